@@ -1,0 +1,15 @@
+//! The Shelfsync engine: everything that keeps a store's inventory and orders in sync,
+//! with no knowledge of windows, trays or IPC.
+//!
+//! The desktop app and the `shelfsync` CLI are both thin front ends over this crate, so
+//! every behaviour a store owner relies on is testable headless, against the simulator.
+//! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
+
+pub mod credentials;
+pub mod secret;
+
+pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
+pub use secret::Secret;
+
+/// The engine's version, shown in the UI's About line and in `shelfsync --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
