@@ -1,0 +1,7 @@
+// Shared by Vite, svelte-check and eslint-plugin-svelte.
+import { vitePreprocess } from "@sveltejs/vite-plugin-svelte";
+
+/** @type {import("@sveltejs/vite-plugin-svelte").SvelteConfig} */
+export default {
+  preprocess: vitePreprocess(),
+};
