@@ -1,0 +1,90 @@
+//! TypeScript bindings for the UI, generated from the Rust types.
+//!
+//! `ui/src/lib/bindings.ts` is committed; the test below regenerates it and fails when the
+//! committed file has drifted from the Rust types (run it with `UPDATE_BINDINGS=1` to
+//! rewrite the file).
+
+use crate::commands::{self, AppInfo};
+use crate::error::{ErrorCode, UiError};
+use ts_rs::{Config, TS};
+
+/// The full text of `ui/src/lib/bindings.ts`.
+pub fn render() -> String {
+    let cfg = Config::default();
+    let mut out = String::from(
+        "// This file is generated from the Rust types by `cargo test -p shelfsync-desktop` (bindings test). Do not edit.\n",
+    );
+    for decl in [
+        AppInfo::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        UiError::decl(&cfg),
+    ] {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out.push_str("\nexport type Commands = { ");
+    for sig in commands::signatures() {
+        let args = if sig.args.is_empty() {
+            "Record<string, never>".to_string()
+        } else {
+            let fields: Vec<String> = sig
+                .args
+                .iter()
+                .map(|(name, ty)| format!("{}: {ty}", camel_case(name)))
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        };
+        out.push_str(&format!(
+            "{}: {{ args: {args}, result: {} }}, ",
+            sig.name, sig.result
+        ));
+    }
+    out.push_str("};\n");
+    out
+}
+
+/// Tauri passes command arguments under their camelCase names.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn committed_bindings_match_the_rust_types() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts");
+        let fresh = render();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).expect("write bindings");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/lib/bindings.ts is out of date with the Rust types.\n\
+             Regenerate it: UPDATE_BINDINGS=1 cargo test -p shelfsync-desktop bindings\n\
+             --- expected ---\n{fresh}\n--- committed ---\n{committed}"
+        );
+    }
+
+    #[test]
+    fn argument_names_are_camel_cased_as_tauri_expects() {
+        assert_eq!(camel_case("job_id"), "jobId");
+        assert_eq!(camel_case("request"), "request");
+    }
+}

@@ -1,0 +1,246 @@
+//! A harness for driving the built Shelfsync app in its real webview.
+//!
+//! Each [`DesktopSession`] gets its own private D-Bus session bus (so single-instance,
+//! the tray menu and notifications of parallel tests never see each other), its own
+//! `WebKitWebDriver` on a free port, and its own XDG directories. The app is the binary
+//! named by `SHELFSYNC_APP_BIN` (default: `target/debug/shelfsync-desktop`), built with
+//! `--features tauri/custom-protocol` so it serves the built UI instead of a dev server.
+//!
+//! The tests need a display (`DISPLAY`, e.g. Xvfb) and Debian's `WebKitWebDriver`;
+//! `.ci/test` provides both. Talking to WebKitWebDriver directly (not through
+//! `tauri-driver`) is deliberate: the proxy dropped connections here.
+
+use anyhow::{Context, Result, anyhow, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The workspace root, from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// The app binary under test.
+pub fn app_binary() -> PathBuf {
+    std::env::var_os("SHELFSYNC_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/shelfsync-desktop"))
+}
+
+/// Where screenshots and logs of the end-to-end tests go (kept as CI artifacts).
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("SHELFSYNC_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("artifacts"))
+        .join("e2e");
+    std::fs::create_dir_all(&dir).expect("create artifacts dir");
+    dir
+}
+
+/// A private D-Bus session bus, ended on drop.
+pub struct SessionBus {
+    child: Child,
+    pub address: String,
+}
+
+impl SessionBus {
+    pub fn start() -> Result<Self> {
+        let mut child = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start dbus-daemon (package dbus)")?;
+        let stdout = child.stdout.take().context("dbus-daemon stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let address = line.trim().to_string();
+        if address.is_empty() {
+            bail!("dbus-daemon printed no address");
+        }
+        Ok(Self { child, address })
+    }
+
+    /// Runs `gdbus` against this bus and returns its stdout.
+    pub fn gdbus(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new("gdbus")
+            .arg(args[0])
+            .args(["--address", &self.address])
+            .args(&args[1..])
+            .output()
+            .context("run gdbus (package libglib2.0-bin)")?;
+        if !out.status.success() {
+            bail!(
+                "gdbus {:?} failed: {}",
+                args,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app running in its webview, driven over WebDriver.
+pub struct DesktopSession {
+    pub client: Client,
+    pub bus: SessionBus,
+    driver: Child,
+    pub home: tempfile::TempDir,
+    name: String,
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl DesktopSession {
+    /// Starts the app for the test `name` with extra environment variables.
+    pub async fn start(name: &str, env: &[(&str, &str)]) -> Result<Self> {
+        if std::env::var_os("DISPLAY").is_none() {
+            bail!("no DISPLAY: run the end-to-end tests through .ci/test (Xvfb)");
+        }
+        let app = app_binary();
+        if !app.exists() {
+            bail!(
+                "app binary {} not found: build it with `cargo build -p shelfsync-desktop --features tauri/custom-protocol`",
+                app.display()
+            );
+        }
+        let bus = SessionBus::start()?;
+        let home = tempfile::tempdir()?;
+        let port = free_port()?;
+        let log = std::fs::File::create(artifacts_dir().join(format!("{name}.driver.log")))?;
+        let mut cmd = Command::new("WebKitWebDriver");
+        cmd.arg(format!("--port={port}"))
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let driver = cmd
+            .spawn()
+            .context("start WebKitWebDriver (package webkit2gtk-driver)")?;
+
+        let caps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({
+                "webkitgtk:browserOptions": { "binary": app, "args": [] }
+            }))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(err) if Instant::now() < deadline => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => return Err(anyhow!("WebDriver session did not start: {err}")),
+            }
+        };
+        let session = Self {
+            client,
+            bus,
+            driver,
+            home,
+            name: name.to_string(),
+        };
+        session.wait_ready().await?;
+        Ok(session)
+    }
+
+    async fn wait_ready(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await?;
+            if state == "complete" {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("page never finished loading (readyState {state})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for an element matching a CSS selector.
+    pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("element {css} never appeared"))
+    }
+
+    /// Waits until the element's text satisfies `pred`, and returns that text.
+    pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                last = el.text().await.unwrap_or_default();
+                if pred(&last) {
+                    return Ok(last);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("text of {css} never matched; last seen: {last:?}")
+    }
+
+    /// Saves a screenshot of the window as `artifacts/e2e/<test>-<label>.png`, after two
+    /// animation frames so the picture shows the latest DOM, not the previous frame.
+    pub async fn screenshot(&self, label: &str) -> Result<PathBuf> {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await?;
+        let png = self.client.screenshot().await?;
+        let path = artifacts_dir().join(format!("{}-{label}.png", self.name));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Ends the WebDriver session (closing the app) and the driver.
+    pub async fn close(mut self) -> Result<()> {
+        let result = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        result.map_err(|e| anyhow!("closing the session: {e}"))
+    }
+}
+
+impl Drop for DesktopSession {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
