@@ -1,0 +1,512 @@
+//! Shopify's error shapes for documents that fail before execution (FACTS §3 and the captures).
+//!
+//! Shopify runs graphql-ruby: its static validation errors carry a camelCase `extensions.code`
+//! (`undefinedField`, `argumentNotAccepted`, …), a `path` that starts with `"query Name"` or
+//! `"mutation Name"` and names the offending field or argument, and code-specific extension keys.
+//! apollo-compiler finds the same problems; this module renames them.
+
+use apollo_compiler::ast::{self, Definition, Selection};
+use apollo_compiler::executable::VariableDefinition;
+use apollo_compiler::response::{JsonMap, JsonValue};
+use apollo_compiler::schema::{ExtendedType, Type};
+use apollo_compiler::{Node, Schema};
+use shopify_schema::ValidationError;
+
+pub fn location_json(line: usize, column: usize) -> JsonValue {
+    let mut map = JsonMap::new();
+    map.insert("line", JsonValue::from(line as i64));
+    map.insert("column", JsonValue::from(column as i64));
+    JsonValue::Object(map)
+}
+
+fn error(
+    message: String,
+    position: Option<shopify_schema::Position>,
+    path: Option<Vec<String>>,
+    code: &str,
+    extra: Vec<(&str, JsonValue)>,
+) -> JsonValue {
+    let mut map = JsonMap::new();
+    map.insert("message", message.into());
+    if let Some(p) = position {
+        map.insert(
+            "locations",
+            JsonValue::Array(vec![location_json(p.line, p.column)]),
+        );
+    }
+    if let Some(path) = path {
+        map.insert(
+            "path",
+            JsonValue::Array(path.into_iter().map(JsonValue::from).collect()),
+        );
+    }
+    let mut extensions = JsonMap::new();
+    extensions.insert("code", code.into());
+    for (k, v) in extra {
+        extensions.insert(k, v);
+    }
+    map.insert("extensions", JsonValue::Object(extensions));
+    JsonValue::Object(map)
+}
+
+pub fn parse_error_without_position(message: &str) -> JsonValue {
+    error(message.to_owned(), None, None, "PARSE_ERROR", Vec::new())
+}
+
+/// FACTS §4 (field report + gist; no top-level `extensions`, HTTP 200 assumed per §11 #2).
+pub fn max_cost_exceeded(cost: u32) -> JsonValue {
+    error(
+        format!(
+            "Query cost is {cost}, which exceeds the single query max cost limit (1000).\n\nSee https://shopify.dev/docs/api/usage/rate-limits for more information on how the\ncost of a query is calculated.\n\nTo query larger amounts of data with fewer limits, bulk operations should be used instead.\nSee https://shopify.dev/docs/api/usage/bulk-operations/queries for usage details.\n"
+        ),
+        None,
+        None,
+        "MAX_COST_EXCEEDED",
+        vec![
+            ("cost", JsonValue::from(i64::from(cost))),
+            ("maxCost", JsonValue::from(1000_i64)),
+            (
+                "documentation",
+                "https://shopify.dev/api/usage/rate-limits".into(),
+            ),
+        ],
+    )
+}
+
+/// FACTS §4 [C]: the `THROTTLED` error object.
+pub fn throttled() -> JsonValue {
+    error(
+        "Throttled".to_owned(),
+        None,
+        None,
+        "THROTTLED",
+        vec![(
+            "documentation",
+            "https://shopify.dev/api/usage/rate-limits".into(),
+        )],
+    )
+}
+
+/// Shopify's `INVALID_VARIABLE` (capture `bulk-operation-status-catalog-cancel.json`).
+pub fn invalid_variable(
+    query: &str,
+    definition: &Node<VariableDefinition>,
+    value: JsonValue,
+    explanation: String,
+) -> JsonValue {
+    let position = definition
+        .location()
+        .and_then(|l| position_of(query, l.offset()));
+    let mut problem = JsonMap::new();
+    problem.insert("path", JsonValue::Array(Vec::new()));
+    problem.insert("explanation", explanation.clone().into());
+    problem.insert("message", explanation.into());
+    error(
+        format!(
+            "Variable ${} of type {} was provided invalid value",
+            definition.name, definition.ty
+        ),
+        position,
+        None,
+        "INVALID_VARIABLE",
+        vec![
+            ("value", value),
+            (
+                "problems",
+                JsonValue::Array(vec![JsonValue::Object(problem)]),
+            ),
+        ],
+    )
+}
+
+/// Shopify rejects `ID` inputs that are not global ids. Returns the explanation for the first bad
+/// one found in `value` (walked along `ty`).
+pub fn invalid_global_id(schema: &Schema, ty: &Type, value: &JsonValue) -> Option<String> {
+    match (ty, value) {
+        (_, JsonValue::Null) => None,
+        (Type::List(inner) | Type::NonNullList(inner), JsonValue::Array(items)) => items
+            .iter()
+            .find_map(|item| invalid_global_id(schema, inner, item)),
+        (Type::List(inner) | Type::NonNullList(inner), single) => {
+            invalid_global_id(schema, inner, single)
+        }
+        (Type::Named(name) | Type::NonNullNamed(name), value) => {
+            if name == "ID" {
+                let text = value
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| value.to_string());
+                return (!text.starts_with("gid://"))
+                    .then(|| format!("Invalid global id '{text}'"));
+            }
+            let (Some(ExtendedType::InputObject(input)), JsonValue::Object(fields)) =
+                (schema.types.get(name), value)
+            else {
+                return None;
+            };
+            fields.iter().find_map(|(key, v)| {
+                let field = input.fields.get(key.as_str())?;
+                invalid_global_id(schema, &field.ty, v)
+            })
+        }
+    }
+}
+
+/// 1-based line/column of a byte offset.
+fn position_of(text: &str, offset: usize) -> Option<shopify_schema::Position> {
+    let before = text.get(..offset)?;
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(shopify_schema::Position { line, column })
+}
+
+/// Where in the document a problem sits, in graphql-ruby's terms.
+#[derive(Debug, Default)]
+struct Place {
+    /// `["query Name", "field", …, "argument"]`.
+    path: Vec<String>,
+    operation_label: String,
+    field: Option<String>,
+    argument: Option<(String, String)>,
+}
+
+fn locate(document: &ast::Document, text: &str, offset: usize) -> Place {
+    let mut place = Place::default();
+    let contains = |span: Option<apollo_compiler::parser::SourceSpan>| {
+        span.is_some_and(|s| s.offset() <= offset && offset < s.end_offset().max(s.offset() + 1))
+    };
+    for definition in &document.definitions {
+        match definition {
+            Definition::OperationDefinition(op) if contains(op.location()) => {
+                let kind = op.operation_type.name();
+                place.operation_label = match &op.name {
+                    Some(name) => format!("{kind} {name}"),
+                    None => kind.to_owned(),
+                };
+                place.path.push(place.operation_label.clone());
+                descend(&op.selection_set, offset, text, &mut place);
+            }
+            Definition::FragmentDefinition(f) if contains(f.location()) => {
+                place.operation_label = format!("fragment {}", f.name);
+                place.path.push(place.operation_label.clone());
+                descend(&f.selection_set, offset, text, &mut place);
+            }
+            _ => {}
+        }
+    }
+    place
+}
+
+fn descend(selections: &[Selection], offset: usize, text: &str, place: &mut Place) {
+    let contains = |span: Option<apollo_compiler::parser::SourceSpan>| {
+        span.is_some_and(|s| s.offset() <= offset && offset < s.end_offset().max(s.offset() + 1))
+    };
+    for selection in selections {
+        match selection {
+            Selection::Field(field) if contains(field.location()) => {
+                let key = field.alias.as_ref().unwrap_or(&field.name);
+                place.path.push(key.to_string());
+                place.field = Some(field.name.to_string());
+                for argument in &field.arguments {
+                    if contains(argument.location()) {
+                        place.path.push(argument.name.to_string());
+                        let value_text = argument
+                            .value
+                            .location()
+                            .and_then(|s| text.get(s.offset()..s.end_offset()))
+                            .unwrap_or_default()
+                            .to_owned();
+                        place.argument = Some((argument.name.to_string(), value_text));
+                        return;
+                    }
+                }
+                descend(&field.selection_set, offset, text, place);
+                return;
+            }
+            Selection::InlineFragment(inline) if contains(inline.location()) => {
+                descend(&inline.selection_set, offset, text, place);
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Renames apollo-compiler's diagnostics into Shopify's error objects.
+pub fn from_validation(text: &str, problems: &[ValidationError]) -> Vec<JsonValue> {
+    // Shopify reports one parse error, not a cascade.
+    if let Some(syntax) = problems.iter().find(|p| p.kind == "SyntaxError") {
+        let (line, column) = syntax.position.map_or((1, 1), |p| (p.line, p.column));
+        let detail = syntax
+            .message
+            .trim_start_matches("syntax error: ")
+            .to_owned();
+        let unexpected = if detail.contains("got EOF") || detail.contains("end of file") {
+            "unexpected end of file".to_owned()
+        } else {
+            format!("unexpected {detail}")
+        };
+        return vec![error(
+            format!("syntax error, {unexpected} at [{line}, {column}]"),
+            syntax.position,
+            None,
+            "PARSE_ERROR",
+            Vec::new(),
+        )];
+    }
+    let document = match ast::Document::parse(text, "request.graphql") {
+        Ok(d) => d,
+        Err(with_errors) => with_errors.partial,
+    };
+    problems
+        .iter()
+        .map(|p| {
+            let place = p
+                .offset
+                .map(|o| locate(&document, text, o))
+                .unwrap_or_default();
+            shape(p, place)
+        })
+        .collect()
+}
+
+fn shape(p: &ValidationError, place: Place) -> JsonValue {
+    let name = |i: usize| p.names.get(i).cloned().unwrap_or_default();
+    let path = Some(place.path.clone());
+    let s = |v: String| JsonValue::from(v);
+    match p.kind {
+        "UndefinedField" => error(
+            format!("Field '{}' doesn't exist on type '{}'", name(1), name(0)),
+            p.position,
+            path,
+            "undefinedField",
+            vec![("typeName", s(name(0))), ("fieldName", s(name(1)))],
+        ),
+        "UndefinedArgument" => {
+            let coordinate = name(1);
+            let (type_name, owner) = match coordinate.split_once('.') {
+                Some((_, field)) => ("Field", field.to_owned()),
+                None => ("Directive", coordinate.trim_start_matches('@').to_owned()),
+            };
+            error(
+                format!(
+                    "{type_name} '{owner}' doesn't accept argument '{}'",
+                    name(0)
+                ),
+                p.position,
+                path,
+                "argumentNotAccepted",
+                vec![
+                    ("name", s(owner)),
+                    ("typeName", s(type_name.to_owned())),
+                    ("argumentName", s(name(0))),
+                ],
+            )
+        }
+        "RequiredArgument" => {
+            // `QueryRoot.bulkOperation(id:)` or `@idempotent(key:)`.
+            let coordinate = name(0);
+            let (owner, argument) = coordinate
+                .split_once('(')
+                .map(|(o, a)| (o.to_owned(), a.trim_end_matches(":)").to_owned()))
+                .unwrap_or_default();
+            let (class, owner) = match owner.split_once('.') {
+                Some((_, field)) => ("Field", field.to_owned()),
+                None => ("Directive", owner.trim_start_matches('@').to_owned()),
+            };
+            error(
+                format!("{class} '{owner}' is missing required arguments: {argument}"),
+                p.position,
+                path,
+                "missingRequiredArguments",
+                vec![
+                    ("className", s(class.to_owned())),
+                    ("name", s(owner)),
+                    ("arguments", s(argument)),
+                ],
+            )
+        }
+        "UnsupportedValueType"
+        | "UndefinedEnumValue"
+        | "IntCoercionError"
+        | "FloatCoercionError" => {
+            let expected = if p.kind == "UndefinedEnumValue" {
+                name(1)
+            } else {
+                p.message
+                    .strip_prefix("expected value of type ")
+                    .and_then(|rest| rest.split(", found").next())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let (argument, value) = place.argument.clone().unwrap_or_default();
+            let field = place.field.clone().unwrap_or_default();
+            error(
+                format!(
+                    "Argument '{argument}' on Field '{field}' has an invalid value ({value}). Expected type '{expected}'."
+                ),
+                p.position,
+                path,
+                "argumentLiteralsIncompatible",
+                vec![
+                    ("typeName", s("Field".to_owned())),
+                    ("argumentName", s(argument)),
+                ],
+            )
+        }
+        "UndefinedInputValue" => error(
+            format!(
+                "InputObject '{}' doesn't accept argument '{}'",
+                name(1),
+                name(0)
+            ),
+            p.position,
+            path,
+            "argumentNotAccepted",
+            vec![
+                ("name", s(name(1))),
+                ("typeName", s("InputObject".to_owned())),
+                ("argumentName", s(name(0))),
+            ],
+        ),
+        "RequiredField" => {
+            let coordinate = name(0);
+            let (object, field) = coordinate.split_once('.').unwrap_or(("", &coordinate));
+            error(
+                format!("Argument '{field}' on InputObject '{object}' is required."),
+                p.position,
+                path,
+                "missingRequiredInputObjectAttribute",
+                vec![
+                    ("argumentName", s(field.to_owned())),
+                    ("inputObjectType", s(object.to_owned())),
+                ],
+            )
+        }
+        "UndefinedDirective" => error(
+            format!("Directive @{} is not defined", name(0)),
+            p.position,
+            path,
+            "undefinedDirective",
+            vec![("directiveName", s(name(0)))],
+        ),
+        "UnsupportedLocation" => {
+            // "{name} directive is not supported for {location} location"
+            let directive = p
+                .message
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('@')
+                .to_owned();
+            let target = p
+                .message
+                .split(" for ")
+                .nth(1)
+                .and_then(|r| r.strip_suffix(" location"))
+                .unwrap_or_default()
+                .to_lowercase();
+            error(
+                format!("'@{directive}' can't be applied to {target}s (allowed: fields)"),
+                p.position,
+                path,
+                "directiveCannotBeApplied",
+                vec![("targetName", s(target)), ("name", s(directive))],
+            )
+        }
+        "UnusedVariable" => error(
+            format!(
+                "Variable ${} is declared by {} but not used",
+                name(0),
+                operation_name(&place)
+            ),
+            p.position,
+            Some(place.path.iter().take(1).cloned().collect()),
+            "variableNotUsed",
+            vec![("variableName", s(name(0)))],
+        ),
+        "UndefinedVariable" => error(
+            format!(
+                "Variable ${} is used by {} but not declared",
+                name(0),
+                operation_name(&place)
+            ),
+            p.position,
+            path,
+            "variableNotDefined",
+            vec![("variableName", s(name(0)))],
+        ),
+        "UndefinedFragment" => error(
+            format!("Fragment {} was used, but not defined", name(0)),
+            p.position,
+            path,
+            "useAndDefineFragment",
+            vec![("fragmentName", s(name(0)))],
+        ),
+        "UnusedFragment" => error(
+            format!("Fragment {} was defined, but not used", name(0)),
+            p.position,
+            path,
+            "useAndDefineFragment",
+            vec![("fragmentName", s(name(0)))],
+        ),
+        "MissingSubselection" => {
+            let field = place.field.clone().unwrap_or_default();
+            error(
+                format!(
+                    "Field must have selections (field '{field}' has no selections. Did you mean '{field} {{ ... }}'?)"
+                ),
+                p.position,
+                path,
+                "selectionMismatch",
+                vec![("nodeName", s(format!("field '{field}'")))],
+            )
+        }
+        "SubselectionOnScalarType" | "SubselectionOnEnumType" => {
+            let field = place.field.clone().unwrap_or_default();
+            error(
+                format!("Selections can't be made on scalars (field '{field}' has selections)"),
+                p.position,
+                path,
+                "selectionMismatch",
+                vec![("nodeName", s(format!("field '{field}'")))],
+            )
+        }
+        "UndefinedDefinition" => error(
+            format!("No such type {}, so it can't be used here", name(0)),
+            p.position,
+            path,
+            "undefinedType",
+            vec![("typeName", s(name(0)))],
+        ),
+        "DisallowedVariableUsage" => error(
+            format!("Type mismatch on variable: {}", p.message),
+            p.position,
+            path,
+            "variableMismatch",
+            Vec::new(),
+        ),
+        "ConflictingFieldType" | "ConflictingFieldName" | "ConflictingFieldArgument" => error(
+            format!("Field conflict: {}", p.message),
+            p.position,
+            path,
+            "fieldConflict",
+            Vec::new(),
+        ),
+        other => {
+            // Anything else keeps apollo-compiler's precise message; the code is its rule name.
+            let mut code = other.to_owned();
+            if let Some(first) = code.get_mut(..1) {
+                first.make_ascii_lowercase();
+            }
+            error(p.message.clone(), p.position, path, &code, Vec::new())
+        }
+    }
+}
+
+fn operation_name(place: &Place) -> String {
+    place
+        .operation_label
+        .split_once(' ')
+        .map_or_else(|| "anonymous".to_owned(), |(_, name)| name.to_owned())
+}

@@ -1,0 +1,345 @@
+//! The HTTP surface: routes, shared state and start-up.
+//!
+//! Routes: `POST /admin/oauth/access_token` (client-credentials grant),
+//! `POST /admin/api/{version}/graphql.json`, and `GET /_sim/info` (the start line again).
+//! Everything runs on 127.0.0.1; tests start the server in-process on port 0.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::{App, INVALID_TOKEN_BODY, SCOPES, Tokens};
+use crate::bucket::{LeakyBucket, ThrottleStatus};
+use crate::clock::{SimClock, UnixMillis};
+use crate::config::SimConfig;
+use crate::cost::{Calibrated2026, CostModel};
+use crate::graphql::{self, GraphqlRequest, IdempotencyRecord};
+use crate::store::Store;
+
+pub const API_VERSION: &str = shopify_schema::API_VERSION;
+
+/// Everything the handlers share.
+pub struct SimState {
+    pub config: SimConfig,
+    pub clock: SimClock,
+    pub base_url: String,
+    pub cost_model: Box<dyn CostModel>,
+    store: RwLock<Store>,
+    tokens: Mutex<Tokens>,
+    buckets: Mutex<HashMap<App, LeakyBucket>>,
+    idempotency: Mutex<HashMap<String, IdempotencyRecord>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave these maps half-updated in a way that matters
+    // more than refusing all further requests would.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SimState {
+    pub fn read_store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn tokens(&self) -> MutexGuard<'_, Tokens> {
+        lock(&self.tokens)
+    }
+
+    pub fn idempotency(&self) -> MutexGuard<'_, HashMap<String, IdempotencyRecord>> {
+        lock(&self.idempotency)
+    }
+
+    fn with_bucket<R>(
+        &self,
+        app: App,
+        now: UnixMillis,
+        f: impl FnOnce(&mut LeakyBucket) -> R,
+    ) -> R {
+        let mut buckets = lock(&self.buckets);
+        let bucket = buckets
+            .entry(app)
+            .or_insert_with(|| LeakyBucket::new(&self.config.plan, now));
+        f(bucket)
+    }
+
+    pub fn take_from_bucket(&self, app: App, cost: f64, now: UnixMillis) -> bool {
+        self.with_bucket(app, now, |b| b.try_take(cost, now))
+    }
+
+    pub fn refund_to_bucket(&self, app: App, amount: f64, now: UnixMillis) {
+        self.with_bucket(app, now, |b| b.refund(amount, now));
+    }
+
+    pub fn bucket_status(&self, app: App, now: UnixMillis) -> ThrottleStatus {
+        self.with_bucket(app, now, |b| b.status(now))
+    }
+
+    /// Empties an app's bucket down to `level` points (throttle-burst fault, tests).
+    pub fn drain_bucket(&self, app: App, level: f64) {
+        let now = self.clock.now();
+        self.with_bucket(app, now, |b| b.drain_to(level, now));
+    }
+}
+
+/// The first line the binary prints: how to connect.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StartInfo {
+    pub base_url: String,
+    pub shop_domain: String,
+    pub api_version: String,
+    pub graphql_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub admin_token: Option<String>,
+    pub seed: u64,
+    pub plan: String,
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct RunningSim {
+    pub info: StartInfo,
+    pub state: Arc<SimState>,
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningSim {
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts with a clock running at `config.time_scale`.
+pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
+    let clock = SimClock::scaled(config.start_time, config.time_scale);
+    start_with_clock(config, clock).await
+}
+
+/// Starts with the given clock (tests pass [`SimClock::manual`]).
+pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Result<RunningSim> {
+    let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let store = Store::generate(&config);
+    let tokens = Tokens::new(
+        config.seed,
+        config.token_ttl_secs,
+        config.legacy_admin_token.clone(),
+    );
+    let info = StartInfo {
+        base_url: base_url.clone(),
+        shop_domain: store.shop().myshopify_domain.clone(),
+        api_version: API_VERSION.to_owned(),
+        graphql_url: format!("{base_url}/admin/api/{API_VERSION}/graphql.json"),
+        client_id: tokens.client_id.clone(),
+        client_secret: tokens.client_secret.clone(),
+        admin_token: tokens.legacy_admin_token.clone(),
+        seed: config.seed,
+        plan: config.plan.name.clone(),
+    };
+    let state = Arc::new(SimState {
+        config,
+        clock,
+        base_url,
+        cost_model: Box::new(Calibrated2026),
+        store: RwLock::new(store),
+        tokens: Mutex::new(tokens),
+        buckets: Mutex::new(HashMap::new()),
+        idempotency: Mutex::new(HashMap::new()),
+    });
+    let app = router(state.clone(), info.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = rx.await;
+        });
+        if let Err(e) = server.await {
+            tracing::error!("shopify-sim server stopped: {e}");
+        }
+    });
+    Ok(RunningSim {
+        info,
+        state,
+        addr,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+fn router(state: Arc<SimState>, info: StartInfo) -> Router {
+    Router::new()
+        .route("/admin/oauth/access_token", post(access_token))
+        .route("/admin/api/{version}/graphql.json", post(graphql_endpoint))
+        .route("/_sim/info", get(move || async move { axum::Json(info) }))
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+fn unauthorized() -> Response {
+    json_response(StatusCode::UNAUTHORIZED, INVALID_TOKEN_BODY.to_owned())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct GrantRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The client-credentials grant, form or JSON body (FACTS §2).
+async fn access_token(
+    State(state): State<Arc<SimState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let grant: GrantRequest = if is_json {
+        serde_json::from_slice(&body).unwrap_or_default()
+    } else {
+        serde_urlencoded::from_bytes(&body).unwrap_or_default()
+    };
+    if grant.grant_type.as_deref() != Some("client_credentials") {
+        // Not captured from Shopify; RFC 6749 §5.2's error for a missing or other grant type.
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({
+                "error": "unsupported_grant_type",
+                "error_description": "grant_type must be client_credentials"
+            })
+            .to_string(),
+        );
+    }
+    let now = state.clock.now();
+    let mut tokens = state.tokens();
+    let issued = tokens.grant(
+        grant.client_id.as_deref().unwrap_or_default(),
+        grant.client_secret.as_deref().unwrap_or_default(),
+        now,
+    );
+    match issued {
+        Some(token) => json_response(
+            StatusCode::OK,
+            serde_json::json!({
+                "access_token": token,
+                "scope": SCOPES,
+                "expires_in": tokens.ttl_secs(),
+            })
+            .to_string(),
+        ),
+        // FACTS §11 #4: bad credentials answer 401 with the standard body.
+        None => unauthorized(),
+    }
+}
+
+fn is_version(v: &str) -> bool {
+    v == "unstable"
+        || (v.len() == 7
+            && v.as_bytes()[4] == b'-'
+            && v[..4].bytes().all(|b| b.is_ascii_digit())
+            && v[5..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+async fn graphql_endpoint(
+    State(state): State<Arc<SimState>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_version(&version) {
+        // FACTS §11 #16.
+        return json_response(
+            StatusCode::NOT_FOUND,
+            r#"{"errors":[{"message":"Not found"}]}"#.to_owned(),
+        );
+    }
+    // Only `X-Shopify-Access-Token` authenticates; `Authorization: Bearer` is not looked at.
+    let token = headers
+        .get("x-shopify-access-token")
+        .and_then(|v| v.to_str().ok());
+    let app = match state.tokens().check(token, state.clock.now()) {
+        Ok(app) => app,
+        Err(_) => return unauthorized(),
+    };
+    let is_graphql_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/graphql"));
+    let request = if is_graphql_body {
+        GraphqlRequest {
+            query: Some(String::from_utf8_lossy(&body).into_owned()),
+            ..GraphqlRequest::default()
+        }
+    } else {
+        match serde_json::from_slice::<GraphqlRequest>(&body) {
+            Ok(r) => r,
+            // Shopify's answer to a body that is not a GraphQL request (not captured; chosen).
+            Err(_) => {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"errors":{"query":"Required parameter missing or invalid"}}"#.to_owned(),
+                );
+            }
+        }
+    };
+    let state_for_work = state.clone();
+    // Validation and execution are CPU work: keep them off the async workers.
+    let result =
+        tokio::task::spawn_blocking(move || graphql::respond(&state_for_work, app, request)).await;
+    let body = match result {
+        Ok(value) => serde_json::to_string(&value).unwrap_or_default(),
+        Err(_) => {
+            return json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"errors":[{"message":"Internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#
+                    .to_owned(),
+            );
+        }
+    };
+    let mut response = json_response(StatusCode::OK, body);
+    response.headers_mut().insert(
+        "x-shopify-api-version",
+        HeaderValue::from_static(API_VERSION),
+    );
+    response
+}

@@ -1,0 +1,471 @@
+//! The simulated store: shop, locations, products, variants, inventory items and levels.
+//!
+//! Generated from a seed with a small fixed PRNG (not `rand`, whose streams may change between
+//! releases), so the same seed always yields the same store, ids and timestamps included.
+//! Everything lives in ordered maps keyed by numeric id: that order is Shopify's `ID` sort order.
+
+use std::collections::BTreeMap;
+
+use crate::clock::UnixMillis;
+use crate::config::SimConfig;
+
+/// The eight inventory quantity names of API 2026-07, in a fixed order used as array index.
+pub const QUANTITY_NAMES: [&str; 8] = [
+    "available",
+    "committed",
+    "damaged",
+    "incoming",
+    "on_hand",
+    "quality_control",
+    "reserved",
+    "safety_stock",
+];
+
+pub const AVAILABLE: usize = 0;
+pub const COMMITTED: usize = 1;
+pub const DAMAGED: usize = 2;
+pub const INCOMING: usize = 3;
+pub const ON_HAND: usize = 4;
+pub const QUALITY_CONTROL: usize = 5;
+pub const RESERVED: usize = 6;
+pub const SAFETY_STOCK: usize = 7;
+
+pub fn quantity_index(name: &str) -> Option<usize> {
+    QUANTITY_NAMES.iter().position(|n| *n == name)
+}
+
+/// SplitMix64: tiny, fast, and stable forever.
+#[derive(Debug, Clone)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn hex(&mut self, bytes: usize) -> String {
+        let mut out = String::with_capacity(bytes * 2);
+        while out.len() < bytes * 2 {
+            out.push_str(&format!("{:016x}", self.next_u64()));
+        }
+        out.truncate(bytes * 2);
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Shop {
+    pub id: u64,
+    pub name: String,
+    pub myshopify_domain: String,
+    pub email: String,
+    pub currency_code: String,
+    pub iana_timezone: String,
+    pub plan_name: String,
+    pub created_at: UnixMillis,
+}
+
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub id: u64,
+    pub name: String,
+    pub is_active: bool,
+    pub address1: String,
+    pub city: String,
+    pub country_code: String,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub id: u64,
+    pub title: String,
+    pub handle: String,
+    pub vendor: String,
+    pub product_type: String,
+    /// `ACTIVE`, `ARCHIVED` or `DRAFT`.
+    pub status: &'static str,
+    pub tags: Vec<String>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    pub variant_ids: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub id: u64,
+    pub product_id: u64,
+    pub title: String,
+    pub sku: String,
+    pub barcode: Option<String>,
+    /// Prices in cents of the shop currency.
+    pub price_cents: i64,
+    pub compare_at_price_cents: Option<i64>,
+    pub position: u32,
+    /// `DENY` or `CONTINUE`.
+    pub inventory_policy: &'static str,
+    pub inventory_item_id: u64,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+#[derive(Debug, Clone)]
+pub struct InventoryLevel {
+    pub location_id: u64,
+    pub quantities: [i64; 8],
+    /// When each quantity last changed (`InventoryQuantity.updatedAt`).
+    pub quantity_updated_at: [UnixMillis; 8],
+    pub is_active: bool,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+#[derive(Debug, Clone)]
+pub struct InventoryItem {
+    pub id: u64,
+    pub variant_id: u64,
+    pub sku: String,
+    pub tracked: bool,
+    pub requires_shipping: bool,
+    pub unit_cost_cents: Option<i64>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    /// Levels keyed by location id: an item is "stocked at" exactly these locations.
+    pub levels: BTreeMap<u64, InventoryLevel>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub shop: Option<Shop>,
+    pub locations: BTreeMap<u64, Location>,
+    pub products: BTreeMap<u64, Product>,
+    pub variants: BTreeMap<u64, Variant>,
+    pub inventory_items: BTreeMap<u64, InventoryItem>,
+}
+
+const DAY: i64 = 86_400_000;
+const ADJECTIVES: [&str; 12] = [
+    "Classic", "Organic", "Rugged", "Everyday", "Vintage", "Slim", "Heavy", "Soft", "Bright",
+    "Quiet", "Coastal", "Alpine",
+];
+const NOUNS: [&str; 12] = [
+    "Mug", "Tee", "Hoodie", "Tote", "Notebook", "Candle", "Cap", "Scarf", "Bottle", "Blanket",
+    "Apron", "Poster",
+];
+const OPTION_VALUES: [&str; 6] = ["S", "M", "L", "XL", "Red", "Blue"];
+const VENDORS: [&str; 4] = ["Northwind", "Harbor & Pine", "Kestrel Goods", "Oak Lane"];
+const CITIES: [&str; 6] = ["Toronto", "Utrecht", "Leeds", "Austin", "Lyon", "Porto"];
+
+impl Store {
+    /// Builds the store for `config.seed`. Timestamps fall in the year before `config.start_time`.
+    pub fn generate(config: &SimConfig) -> Self {
+        let mut rng = SeededRng::new(config.seed);
+        let now = config.start_time;
+        let shop_created = now - 400 * DAY;
+        let shop_name = format!("Shelfsync Sim {}", config.seed);
+        let shop = Shop {
+            id: 60_000_000_000 + rng.below(9_000_000_000),
+            myshopify_domain: format!("shelfsync-sim-{}.myshopify.com", config.seed),
+            email: format!("owner+{}@example.com", config.seed),
+            name: shop_name,
+            currency_code: "USD".into(),
+            iana_timezone: "America/New_York".into(),
+            plan_name: config.plan.name.clone(),
+            created_at: shop_created,
+        };
+        let mut store = Store {
+            shop: Some(shop),
+            ..Store::default()
+        };
+
+        let mut location_id = 70_000_000_000 + rng.below(1_000_000);
+        for i in 0..config.locations {
+            location_id += 1 + rng.below(50_000);
+            let city = CITIES[i % CITIES.len()];
+            let name = if i == 0 {
+                "Shop location".to_owned()
+            } else {
+                format!("{city} warehouse {i}")
+            };
+            store.locations.insert(
+                location_id,
+                Location {
+                    id: location_id,
+                    name,
+                    is_active: true,
+                    address1: format!("{} Main Street", 10 + rng.below(990)),
+                    city: city.into(),
+                    country_code: "US".into(),
+                    created_at: shop_created + i as i64 * DAY,
+                    updated_at: shop_created + i as i64 * DAY,
+                },
+            );
+        }
+        let location_ids: Vec<u64> = store.locations.keys().copied().collect();
+
+        let mut product_id = 8_000_000_000_000 + rng.below(1_000_000_000);
+        let mut variant_id = 45_000_000_000_000 + rng.below(1_000_000_000);
+        let mut item_id = 47_000_000_000_000 + rng.below(1_000_000_000);
+        for p in 0..config.products {
+            product_id += 1 + rng.below(5_000);
+            let title = format!(
+                "{} {} {}",
+                ADJECTIVES[rng.below(ADJECTIVES.len() as u64) as usize],
+                NOUNS[rng.below(NOUNS.len() as u64) as usize],
+                p + 1
+            );
+            let handle = title.to_lowercase().replace(' ', "-");
+            let created_at = now - 365 * DAY + rng.below(300 * DAY as u64) as i64;
+            let updated_at = created_at + rng.below((now - created_at) as u64) as i64;
+            let status = match rng.below(20) {
+                0 => "DRAFT",
+                1 => "ARCHIVED",
+                _ => "ACTIVE",
+            };
+            let mut variant_ids = Vec::with_capacity(config.variants_per_product);
+            for v in 0..config.variants_per_product {
+                variant_id += 1 + rng.below(5_000);
+                item_id += 1 + rng.below(5_000);
+                let sku = format!("SKU-{:05}-{}", p + 1, v + 1);
+                let price_cents = 500 + rng.below(20_000) as i64 / 100 * 100 - 1;
+                let compare_at_price_cents = rng
+                    .chance(30)
+                    .then(|| price_cents + 100 + rng.below(5_000) as i64 / 100 * 100);
+                let v_updated =
+                    created_at + rng.below((updated_at - created_at).max(1) as u64) as i64;
+                store.variants.insert(
+                    variant_id,
+                    Variant {
+                        id: variant_id,
+                        product_id,
+                        title: if config.variants_per_product == 1 {
+                            "Default Title".into()
+                        } else {
+                            OPTION_VALUES[v % OPTION_VALUES.len()].to_owned()
+                        },
+                        sku: sku.clone(),
+                        barcode: rng
+                            .chance(50)
+                            .then(|| format!("{:013}", rng.below(10_u64.pow(13)))),
+                        price_cents,
+                        compare_at_price_cents,
+                        position: v as u32 + 1,
+                        inventory_policy: if rng.chance(10) { "CONTINUE" } else { "DENY" },
+                        inventory_item_id: item_id,
+                        created_at,
+                        updated_at: v_updated,
+                    },
+                );
+                let mut levels = BTreeMap::new();
+                for (li, &loc) in location_ids.iter().enumerate() {
+                    // Every item is stocked at the first location; about one in eight is not
+                    // stocked at each other location.
+                    if li > 0 && rng.chance(12) {
+                        continue;
+                    }
+                    let mut q = [0_i64; 8];
+                    q[AVAILABLE] = rng.below(120) as i64;
+                    q[COMMITTED] = if rng.chance(30) {
+                        rng.below(6) as i64
+                    } else {
+                        0
+                    };
+                    q[INCOMING] = if rng.chance(20) {
+                        rng.below(50) as i64
+                    } else {
+                        0
+                    };
+                    q[RESERVED] = if rng.chance(10) {
+                        rng.below(4) as i64
+                    } else {
+                        0
+                    };
+                    q[DAMAGED] = if rng.chance(5) {
+                        rng.below(3) as i64
+                    } else {
+                        0
+                    };
+                    q[SAFETY_STOCK] = if rng.chance(10) {
+                        rng.below(5) as i64
+                    } else {
+                        0
+                    };
+                    q[QUALITY_CONTROL] = if rng.chance(5) {
+                        rng.below(3) as i64
+                    } else {
+                        0
+                    };
+                    q[ON_HAND] = on_hand_of(&q);
+                    let level_updated =
+                        created_at + rng.below((now - created_at).max(1) as u64) as i64;
+                    levels.insert(
+                        loc,
+                        InventoryLevel {
+                            location_id: loc,
+                            quantities: q,
+                            quantity_updated_at: [level_updated; 8],
+                            is_active: true,
+                            created_at,
+                            updated_at: level_updated,
+                        },
+                    );
+                }
+                let item_updated = levels
+                    .values()
+                    .map(|l| l.updated_at)
+                    .max()
+                    .unwrap_or(created_at)
+                    .max(created_at);
+                store.inventory_items.insert(
+                    item_id,
+                    InventoryItem {
+                        id: item_id,
+                        variant_id,
+                        sku,
+                        tracked: !rng.chance(5),
+                        requires_shipping: true,
+                        unit_cost_cents: rng.chance(60).then(|| price_cents / 2),
+                        created_at,
+                        updated_at: item_updated,
+                        levels,
+                    },
+                );
+                variant_ids.push(variant_id);
+            }
+            store.products.insert(
+                product_id,
+                Product {
+                    id: product_id,
+                    title,
+                    handle,
+                    vendor: VENDORS[rng.below(VENDORS.len() as u64) as usize].into(),
+                    product_type: NOUNS[p % NOUNS.len()].into(),
+                    status,
+                    tags: vec![format!("batch-{}", p % 7)],
+                    created_at,
+                    updated_at,
+                    variant_ids,
+                },
+            );
+        }
+        store
+    }
+
+    pub fn shop(&self) -> &Shop {
+        // Always set by `generate`; `Store::default()` is only a building block.
+        static FALLBACK: std::sync::LazyLock<Shop> = std::sync::LazyLock::new(|| Shop {
+            id: 1,
+            name: "Empty".into(),
+            myshopify_domain: "empty.myshopify.com".into(),
+            email: "owner@example.com".into(),
+            currency_code: "USD".into(),
+            iana_timezone: "UTC".into(),
+            plan_name: "standard".into(),
+            created_at: 0,
+        });
+        self.shop.as_ref().unwrap_or(&FALLBACK)
+    }
+
+    /// Sum of `available` over the item's active levels (`ProductVariant.inventoryQuantity`).
+    pub fn variant_inventory_quantity(&self, variant: &Variant) -> i64 {
+        self.inventory_items
+            .get(&variant.inventory_item_id)
+            .map(|item| {
+                item.levels
+                    .values()
+                    .filter(|l| l.is_active)
+                    .map(|l| l.quantities[AVAILABLE])
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    pub fn product_total_inventory(&self, product: &Product) -> i64 {
+        product
+            .variant_ids
+            .iter()
+            .filter_map(|id| self.variants.get(id))
+            .map(|v| self.variant_inventory_quantity(v))
+            .sum()
+    }
+}
+
+/// `on_hand` = available + committed + the unavailable states; `incoming` is separate (FACTS §5).
+pub fn on_hand_of(q: &[i64; 8]) -> i64 {
+    q[AVAILABLE] + q[COMMITTED] + q[DAMAGED] + q[QUALITY_CONTROL] + q[RESERVED] + q[SAFETY_STOCK]
+}
+
+/// Money as Shopify's decimal string: `"24.00"`.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(seed: u64) -> SimConfig {
+        SimConfig {
+            seed,
+            products: 30,
+            variants_per_product: 3,
+            locations: 3,
+            ..SimConfig::default()
+        }
+    }
+
+    #[test]
+    fn same_seed_same_store_other_seed_other_store() {
+        let a = Store::generate(&config(7));
+        let b = Store::generate(&config(7));
+        let c = Store::generate(&config(8));
+        let skus = |s: &Store| {
+            s.variants
+                .values()
+                .map(|v| (v.id, v.price_cents))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(skus(&a), skus(&b));
+        assert_ne!(skus(&a), skus(&c));
+        assert_eq!(a.variants.len(), 90);
+        assert_eq!(a.inventory_items.len(), 90);
+        assert_eq!(a.locations.len(), 3);
+    }
+
+    #[test]
+    fn on_hand_is_consistent_everywhere() {
+        let s = Store::generate(&config(3));
+        for item in s.inventory_items.values() {
+            assert!(item.levels.contains_key(s.locations.keys().next().unwrap()));
+            for level in item.levels.values() {
+                assert_eq!(level.quantities[ON_HAND], on_hand_of(&level.quantities));
+            }
+        }
+    }
+
+    #[test]
+    fn money_formats_like_shopify() {
+        assert_eq!(money(2400), "24.00");
+        assert_eq!(money(1999), "19.99");
+        assert_eq!(money(5), "0.05");
+    }
+}
