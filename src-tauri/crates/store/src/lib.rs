@@ -1,1 +1,45 @@
+//! Shelfsync's local SQLite cache: one database file per store.
+//!
+//! The cache lets the app show inventory instantly and work offline, and it
+//! is where the engine keeps work that must survive a restart: the job queue,
+//! the webhook inbox and the audit log. It is a cache of Shopify, not the
+//! source of truth, so it favours speed (`synchronous=NORMAL` in WAL mode)
+//! everywhere except the webhook inbox, whose commits are made durable.
+//!
+//! - [`Database`] is the single writer for a store; it applies the embedded
+//!   migrations on open and refuses files written by a newer Shelfsync.
+//! - [`Reader`] is a read-only connection for the UI and the CLI; in WAL
+//!   mode it never waits behind a write.
+//! - [`WriteTx`] batches writes in one transaction; a sync page and the
+//!   watermark that covers it are committed together with
+//!   [`WriteTx::commit_with_watermark`].
+//!
+//! No type in this crate can hold a credential, and nothing here is handed
+//! one, so tokens and client secrets cannot end up in the database file.
+//!
+//! Time: Shopify's timestamps are kept as the RFC 3339 text Shopify sent plus
+//! UTC milliseconds for ordering; times Shelfsync records come from an
+//! injectable [`Clock`] and are stored as UTC milliseconds.
 
+mod catalogue;
+mod db;
+mod error;
+mod file_name;
+mod inbox;
+mod migrate;
+mod model;
+mod queue;
+mod sql;
+
+pub use catalogue::CacheCounts;
+pub use db::{Clock, DEFAULT_BUSY_TIMEOUT, Database, OpenOptions, Reader, WriteTx};
+pub use error::{Error, Result};
+pub use file_name::store_file_name;
+pub use migrate::SCHEMA_VERSION;
+pub use model::{
+    AuditEntry, Enqueued, Job, JobCounts, JobState, Level, LineItem, Location, Money, NewJob,
+    Order, Product, Quantities, Recorded, Resource, Shop, ShopifyTime, Source, StoredLevel,
+    StoredWebhook, Variant, VariantRow, WebhookEvent, gid_id,
+};
+
+pub use jiff::Timestamp;

@@ -1,0 +1,699 @@
+//! Writes and reads of the catalogue cache: shop, locations, products,
+//! variants, inventory levels, orders, and sync watermarks.
+//!
+//! Upserts take a whole batch and run inside the caller's [`WriteTx`], so a
+//! page of results (or a bulk-operation chunk) lands in one transaction, and
+//! the watermark covering it can be advanced in that same transaction with
+//! [`WriteTx::commit_with_watermark`]. A crash before the commit loses the
+//! page and its watermark together, so the next sync reads it again.
+//!
+//! Every upsert is idempotent: a row is only rewritten when a value actually
+//! changes, so re-reading an overlap window writes nothing and adds nothing
+//! to the audit log. Data older than what is cached (an earlier Shopify
+//! `updatedAt`) never overwrites newer data, so a slow poll cannot undo a
+//! webhook that arrived first.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use crate::db::{Reader, WriteTx};
+use crate::error::Result;
+use crate::model::{
+    AuditEntry, Level, LineItem, Location, Order, Product, Quantities, Resource, Shop, ShopifyTime,
+    Source, StoredLevel, Variant, VariantRow,
+};
+use crate::sql::timestamp;
+
+const UPSERT_LOCATION: &str = "
+INSERT INTO locations (id, name, is_active, updated_at, updated_at_ms, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, is_active = excluded.is_active,
+    updated_at = excluded.updated_at, updated_at_ms = excluded.updated_at_ms,
+    recorded_at_ms = excluded.recorded_at_ms
+WHERE (excluded.updated_at_ms IS NULL OR locations.updated_at_ms IS NULL
+       OR excluded.updated_at_ms >= locations.updated_at_ms)
+  AND (excluded.name IS NOT locations.name
+       OR excluded.is_active IS NOT locations.is_active
+       OR excluded.updated_at_ms IS NOT locations.updated_at_ms)";
+
+const UPSERT_PRODUCT: &str = "
+INSERT INTO products (id, title, handle, status, vendor, product_type,
+                      updated_at, updated_at_ms, source, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT (id) DO UPDATE SET
+    title = excluded.title, handle = excluded.handle, status = excluded.status,
+    vendor = excluded.vendor, product_type = excluded.product_type,
+    updated_at = excluded.updated_at, updated_at_ms = excluded.updated_at_ms,
+    source = excluded.source, recorded_at_ms = excluded.recorded_at_ms
+WHERE excluded.updated_at_ms >= products.updated_at_ms
+  AND (excluded.title IS NOT products.title COLLATE BINARY
+       OR excluded.handle IS NOT products.handle
+       OR excluded.status IS NOT products.status
+       OR excluded.vendor IS NOT products.vendor
+       OR excluded.product_type IS NOT products.product_type
+       OR excluded.updated_at_ms IS NOT products.updated_at_ms)";
+
+const UPSERT_VARIANT: &str = "
+INSERT INTO variants (id, product_id, title, sku, price, compare_at_price, inventory_item_id,
+                      updated_at, updated_at_ms, source, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT (id) DO UPDATE SET
+    product_id = excluded.product_id, title = excluded.title, sku = excluded.sku,
+    price = excluded.price, compare_at_price = excluded.compare_at_price,
+    inventory_item_id = excluded.inventory_item_id,
+    updated_at = excluded.updated_at, updated_at_ms = excluded.updated_at_ms,
+    source = excluded.source, recorded_at_ms = excluded.recorded_at_ms
+WHERE excluded.updated_at_ms >= variants.updated_at_ms
+  AND (excluded.product_id IS NOT variants.product_id
+       OR excluded.title IS NOT variants.title
+       OR excluded.sku IS NOT variants.sku COLLATE BINARY
+       OR excluded.price IS NOT variants.price
+       OR excluded.compare_at_price IS NOT variants.compare_at_price
+       OR excluded.inventory_item_id IS NOT variants.inventory_item_id
+       OR excluded.updated_at_ms IS NOT variants.updated_at_ms)";
+
+const UPSERT_LEVEL: &str = "
+INSERT INTO inventory_levels (inventory_item_id, location_id,
+    available, on_hand, committed, incoming, reserved, damaged, safety_stock, quality_control,
+    updated_at, updated_at_ms, source, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+ON CONFLICT (inventory_item_id, location_id) DO UPDATE SET
+    available = coalesce(excluded.available, available),
+    on_hand = coalesce(excluded.on_hand, on_hand),
+    committed = coalesce(excluded.committed, committed),
+    incoming = coalesce(excluded.incoming, incoming),
+    reserved = coalesce(excluded.reserved, reserved),
+    damaged = coalesce(excluded.damaged, damaged),
+    safety_stock = coalesce(excluded.safety_stock, safety_stock),
+    quality_control = coalesce(excluded.quality_control, quality_control),
+    updated_at = coalesce(excluded.updated_at, updated_at),
+    updated_at_ms = coalesce(excluded.updated_at_ms, updated_at_ms),
+    source = excluded.source, recorded_at_ms = excluded.recorded_at_ms
+WHERE (excluded.updated_at_ms IS NULL OR inventory_levels.updated_at_ms IS NULL
+       OR excluded.updated_at_ms >= inventory_levels.updated_at_ms)
+  AND (coalesce(excluded.available, available) IS NOT available
+       OR coalesce(excluded.on_hand, on_hand) IS NOT on_hand
+       OR coalesce(excluded.committed, committed) IS NOT committed
+       OR coalesce(excluded.incoming, incoming) IS NOT incoming
+       OR coalesce(excluded.reserved, reserved) IS NOT reserved
+       OR coalesce(excluded.damaged, damaged) IS NOT damaged
+       OR coalesce(excluded.safety_stock, safety_stock) IS NOT safety_stock
+       OR coalesce(excluded.quality_control, quality_control) IS NOT quality_control
+       OR coalesce(excluded.updated_at_ms, updated_at_ms) IS NOT updated_at_ms)";
+
+const UPSERT_ORDER: &str = "
+INSERT INTO orders (id, name, created_at, created_at_ms, updated_at, updated_at_ms, cancelled_at,
+                    financial_status, fulfillment_status, currency_code, total_price,
+                    recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, created_at = excluded.created_at,
+    created_at_ms = excluded.created_at_ms, updated_at = excluded.updated_at,
+    updated_at_ms = excluded.updated_at_ms, cancelled_at = excluded.cancelled_at,
+    financial_status = excluded.financial_status,
+    fulfillment_status = excluded.fulfillment_status,
+    currency_code = excluded.currency_code, total_price = excluded.total_price,
+    recorded_at_ms = excluded.recorded_at_ms
+WHERE excluded.updated_at_ms > orders.updated_at_ms";
+
+fn ms(t: &Option<ShopifyTime>) -> Option<i64> {
+    t.as_ref().map(ShopifyTime::millis)
+}
+
+impl WriteTx<'_> {
+    /// Saves the store's own record (a database holds one store).
+    pub fn upsert_shop(&self, shop: &Shop) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM shop WHERE id IS NOT ?1", [shop.id])?;
+        self.conn.execute(
+            "INSERT INTO shop (id, domain, name, currency_code, iana_timezone, recorded_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET
+                 domain = excluded.domain, name = excluded.name,
+                 currency_code = excluded.currency_code,
+                 iana_timezone = excluded.iana_timezone,
+                 recorded_at_ms = excluded.recorded_at_ms",
+            params![
+                shop.id,
+                shop.domain,
+                shop.name,
+                shop.currency_code,
+                shop.iana_timezone,
+                self.now_ms()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Saves locations. Returns how many rows were inserted or changed.
+    pub fn upsert_locations(&self, locations: &[Location]) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(UPSERT_LOCATION)?;
+        let mut changed = 0;
+        for l in locations {
+            changed += stmt.execute(params![
+                l.id,
+                l.name,
+                l.is_active,
+                l.updated_at,
+                ms(&l.updated_at),
+                self.now_ms()
+            ])?;
+        }
+        Ok(changed)
+    }
+
+    /// Saves products. Returns how many rows were inserted or changed.
+    pub fn upsert_products(&self, products: &[Product], source: Source) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(UPSERT_PRODUCT)?;
+        let mut changed = 0;
+        for p in products {
+            changed += stmt.execute(params![
+                p.id,
+                p.title,
+                p.handle,
+                p.status,
+                p.vendor,
+                p.product_type,
+                p.updated_at,
+                p.updated_at.millis(),
+                source,
+                self.now_ms()
+            ])?;
+        }
+        Ok(changed)
+    }
+
+    /// Saves variants; their products must be saved first. Returns how many
+    /// rows were inserted or changed.
+    pub fn upsert_variants(&self, variants: &[Variant], source: Source) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(UPSERT_VARIANT)?;
+        let mut changed = 0;
+        for v in variants {
+            changed += stmt.execute(params![
+                v.id,
+                v.product_id,
+                v.title,
+                v.sku,
+                v.price,
+                v.compare_at_price,
+                v.inventory_item_id,
+                v.updated_at,
+                v.updated_at.millis(),
+                source,
+                self.now_ms()
+            ])?;
+        }
+        Ok(changed)
+    }
+
+    /// Saves inventory levels; their variants and locations must be saved
+    /// first. Quantities that are `None` keep their cached value. Returns how
+    /// many rows were inserted or changed.
+    pub fn upsert_levels(&self, levels: &[Level], source: Source) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(UPSERT_LEVEL)?;
+        let mut changed = 0;
+        for l in levels {
+            let [a, oh, c, i, r, d, s, q] = l.quantities.as_array();
+            changed += stmt.execute(params![
+                l.inventory_item_id,
+                l.location_id,
+                a,
+                oh,
+                c,
+                i,
+                r,
+                d,
+                s,
+                q,
+                l.updated_at,
+                ms(&l.updated_at),
+                source,
+                self.now_ms()
+            ])?;
+        }
+        Ok(changed)
+    }
+
+    /// Saves orders with their line items (an order's lines are replaced as
+    /// a whole). Returns how many orders were inserted or changed.
+    pub fn upsert_orders(&self, orders: &[Order]) -> Result<usize> {
+        let mut order_stmt = self.conn.prepare_cached(UPSERT_ORDER)?;
+        let mut delete_lines = self
+            .conn
+            .prepare_cached("DELETE FROM order_line_items WHERE order_id = ?1")?;
+        let mut insert_line = self.conn.prepare_cached(
+            "INSERT INTO order_line_items (id, order_id, variant_id, sku, title, quantity, price)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET
+                 order_id = excluded.order_id, variant_id = excluded.variant_id,
+                 sku = excluded.sku, title = excluded.title,
+                 quantity = excluded.quantity, price = excluded.price",
+        )?;
+        let mut changed = 0;
+        for o in orders {
+            let written = order_stmt.execute(params![
+                o.id,
+                o.name,
+                o.created_at,
+                o.created_at.millis(),
+                o.updated_at,
+                o.updated_at.millis(),
+                o.cancelled_at,
+                o.financial_status,
+                o.fulfillment_status,
+                o.currency_code,
+                o.total_price,
+                self.now_ms()
+            ])?;
+            if written == 0 {
+                continue;
+            }
+            changed += written;
+            delete_lines.execute([o.id])?;
+            for line in &o.line_items {
+                insert_line.execute(params![
+                    line.id,
+                    o.id,
+                    line.variant_id,
+                    line.sku,
+                    line.title,
+                    line.quantity,
+                    line.price
+                ])?;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Removes products deleted in Shopify, with their variants and levels.
+    /// Each removal is recorded in the audit log. Returns how many existed.
+    pub fn delete_products(&self, ids: &[i64], source: Source) -> Result<usize> {
+        let mut title = self
+            .conn
+            .prepare_cached("SELECT title FROM products WHERE id = ?1")?;
+        let mut delete = self
+            .conn
+            .prepare_cached("DELETE FROM products WHERE id = ?1")?;
+        let mut deleted = 0;
+        for &id in ids {
+            let Some(before) = title
+                .query_row([id], |r| r.get::<_, String>(0))
+                .optional()?
+            else {
+                continue;
+            };
+            deleted += delete.execute([id])?;
+            self.audit(
+                source,
+                "product",
+                &id.to_string(),
+                "deleted",
+                Some(&before),
+                None,
+            )?;
+        }
+        Ok(deleted)
+    }
+
+    /// Moves the watermark of `resource` forward to `to`; never backwards.
+    /// Call it in the transaction that saved the rows up to `to` (or use
+    /// [`WriteTx::commit_with_watermark`]). Returns whether it moved.
+    pub fn advance_watermark(&self, resource: Resource, to: &ShopifyTime) -> Result<bool> {
+        let moved = self.conn.execute(
+            "INSERT INTO sync_watermarks (resource, updated_at, updated_at_ms, advanced_at_ms)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (resource) DO UPDATE SET
+                 updated_at = excluded.updated_at, updated_at_ms = excluded.updated_at_ms,
+                 advanced_at_ms = excluded.advanced_at_ms
+             WHERE excluded.updated_at_ms > sync_watermarks.updated_at_ms",
+            params![resource.as_str(), to, to.millis(), self.now_ms()],
+        )?;
+        Ok(moved > 0)
+    }
+
+    /// Forgets the watermark of `resource`, so the next sync reads it all.
+    pub fn reset_watermark(&self, resource: Resource) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM sync_watermarks WHERE resource = ?1",
+            [resource.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Advances the watermark of `resource` to `to` and commits, so the rows
+    /// and the watermark that covers them are saved together or not at all.
+    pub fn commit_with_watermark(self, resource: Resource, to: &ShopifyTime) -> Result<()> {
+        self.advance_watermark(resource, to)?;
+        self.commit()
+    }
+
+    pub(crate) fn audit(
+        &self,
+        source: Source,
+        entity: &str,
+        entity_id: &str,
+        field: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (at_ms, source, entity, entity_id, field, before, after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                self.now_ms(),
+                source,
+                entity,
+                entity_id,
+                field,
+                before,
+                after
+            ])?;
+        Ok(())
+    }
+}
+
+/// How many rows the cache holds, for status displays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCounts {
+    /// Locations.
+    pub locations: u64,
+    /// Products.
+    pub products: u64,
+    /// Variants.
+    pub variants: u64,
+    /// Inventory levels.
+    pub levels: u64,
+    /// Orders.
+    pub orders: u64,
+}
+
+const VARIANT_COLUMNS: &str = "v.id, v.product_id, v.title, v.sku, v.price, v.compare_at_price, \
+                               v.inventory_item_id, v.updated_at";
+
+fn variant_from(row: &Row<'_>) -> rusqlite::Result<Variant> {
+    Ok(Variant {
+        id: row.get(0)?,
+        product_id: row.get(1)?,
+        title: row.get(2)?,
+        sku: row.get(3)?,
+        price: row.get(4)?,
+        compare_at_price: row.get(5)?,
+        inventory_item_id: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_prefix(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Reader {
+    /// The store's own record, once synced.
+    pub fn shop(&self) -> Result<Option<Shop>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, domain, name, currency_code, iana_timezone FROM shop LIMIT 1",
+                [],
+                |r| {
+                    Ok(Shop {
+                        id: r.get(0)?,
+                        domain: r.get(1)?,
+                        name: r.get(2)?,
+                        currency_code: r.get(3)?,
+                        iana_timezone: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// All locations, by name.
+    pub fn locations(&self) -> Result<Vec<Location>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, is_active, updated_at FROM locations ORDER BY name, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Location {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                is_active: r.get(2)?,
+                updated_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One product.
+    pub fn product(&self, id: i64) -> Result<Option<Product>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, title, handle, status, vendor, product_type, updated_at
+                 FROM products WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(Product {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    handle: r.get(2)?,
+                    status: r.get(3)?,
+                    vendor: r.get(4)?,
+                    product_type: r.get(5)?,
+                    updated_at: r.get(6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// One variant.
+    pub fn variant(&self, id: i64) -> Result<Option<Variant>> {
+        let sql = format!("SELECT {VARIANT_COLUMNS} FROM variants v WHERE v.id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], variant_from)
+            .optional()?)
+    }
+
+    /// Variants whose SKU, product title or variant title starts with `query`
+    /// (ignoring ASCII case), ordered by product title, variant title and id.
+    /// An empty query lists every variant. `limit` and `offset` page the list.
+    pub fn search_variants(&self, query: &str, limit: u32, offset: u32) -> Result<Vec<VariantRow>> {
+        let sql = format!(
+            "SELECT {VARIANT_COLUMNS}, p.title,
+                    (SELECT coalesce(sum(l.available), 0) FROM inventory_levels l
+                     WHERE l.inventory_item_id = v.inventory_item_id)
+             FROM variants v JOIN products p ON p.id = v.product_id
+             WHERE v.sku LIKE ?1 ESCAPE '\\'
+                OR p.title LIKE ?1 ESCAPE '\\'
+                OR v.title LIKE ?1 ESCAPE '\\'
+             ORDER BY p.title, v.title, v.id
+             LIMIT ?2 OFFSET ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![like_prefix(query.trim()), limit, offset], |r| {
+            Ok(VariantRow {
+                variant: variant_from(r)?,
+                product_title: r.get(8)?,
+                total_available: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The stock of a variant at each location, by location name.
+    pub fn levels_for_variant(&self, variant_id: i64) -> Result<Vec<StoredLevel>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.inventory_item_id, l.location_id, l.available, l.on_hand, l.committed,
+                    l.incoming, l.reserved, l.damaged, l.safety_stock, l.quality_control,
+                    l.updated_at, loc.name, l.source, l.recorded_at_ms
+             FROM variants v
+             JOIN inventory_levels l ON l.inventory_item_id = v.inventory_item_id
+             JOIN locations loc ON loc.id = l.location_id
+             WHERE v.id = ?1
+             ORDER BY loc.name, loc.id",
+        )?;
+        let rows = stmt.query_map([variant_id], |r| {
+            Ok(StoredLevel {
+                level: Level {
+                    inventory_item_id: r.get(0)?,
+                    location_id: r.get(1)?,
+                    quantities: Quantities {
+                        available: r.get(2)?,
+                        on_hand: r.get(3)?,
+                        committed: r.get(4)?,
+                        incoming: r.get(5)?,
+                        reserved: r.get(6)?,
+                        damaged: r.get(7)?,
+                        safety_stock: r.get(8)?,
+                        quality_control: r.get(9)?,
+                    },
+                    updated_at: r.get(10)?,
+                },
+                location_name: r.get(11)?,
+                source: r.get(12)?,
+                recorded_at: timestamp(r.get(13)?)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One order with its line items.
+    pub fn order(&self, id: i64) -> Result<Option<Order>> {
+        let order = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, created_at, updated_at, cancelled_at, financial_status,
+                        fulfillment_status, currency_code, total_price
+                 FROM orders WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(Order {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                    updated_at: r.get(3)?,
+                    cancelled_at: r.get(4)?,
+                    financial_status: r.get(5)?,
+                    fulfillment_status: r.get(6)?,
+                    currency_code: r.get(7)?,
+                    total_price: r.get(8)?,
+                    line_items: Vec::new(),
+                })
+            })
+            .optional()?;
+        let Some(mut order) = order else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, variant_id, sku, title, quantity, price
+             FROM order_line_items WHERE order_id = ?1 ORDER BY id",
+        )?;
+        let lines = stmt.query_map([id], |r| {
+            Ok(LineItem {
+                id: r.get(0)?,
+                variant_id: r.get(1)?,
+                sku: r.get(2)?,
+                title: r.get(3)?,
+                quantity: r.get(4)?,
+                price: r.get(5)?,
+            })
+        })?;
+        order.line_items = lines.collect::<rusqlite::Result<_>>()?;
+        Ok(Some(order))
+    }
+
+    /// How far incremental sync of `resource` has read, if it has started.
+    pub fn watermark(&self, resource: Resource) -> Result<Option<ShopifyTime>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT updated_at FROM sync_watermarks WHERE resource = ?1")?
+            .query_row([resource.as_str()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Row counts.
+    pub fn counts(&self) -> Result<CacheCounts> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM locations), (SELECT count(*) FROM products),
+                    (SELECT count(*) FROM variants), (SELECT count(*) FROM inventory_levels),
+                    (SELECT count(*) FROM orders)",
+            [],
+            |r| {
+                Ok(CacheCounts {
+                    locations: count(r, 0)?,
+                    products: count(r, 1)?,
+                    variants: count(r, 2)?,
+                    levels: count(r, 3)?,
+                    orders: count(r, 4)?,
+                })
+            },
+        )?)
+    }
+
+    /// The audit trail of one entity (`inventory_level` with id
+    /// `item@location`, `variant`, `product` or `job`), oldest first.
+    pub fn audit_for(&self, entity: &str, entity_id: &str) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at_ms, source, entity, entity_id, field, before, after
+             FROM audit_log WHERE entity = ?1 AND entity_id = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([entity, entity_id], audit_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest `limit` audit entries, newest first.
+    pub fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, at_ms, source, entity, entity_id, field, before, after
+             FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], audit_from)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// A `count(*)` column; never negative.
+pub(crate) fn count(r: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(index)?.max(0).unsigned_abs())
+}
+
+fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: timestamp(r.get(1)?)?,
+        source: r.get(2)?,
+        entity: r.get(3)?,
+        entity_id: r.get(4)?,
+        field: r.get(5)?,
+        before: r.get(6)?,
+        after: r.get(7)?,
+    })
+}
+
+impl crate::Database {
+    /// Saves locations in one transaction.
+    pub fn upsert_locations(&mut self, locations: &[Location]) -> Result<usize> {
+        let tx = self.write()?;
+        let changed = tx.upsert_locations(locations)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Saves products in one transaction.
+    pub fn upsert_products(&mut self, products: &[Product], source: Source) -> Result<usize> {
+        let tx = self.write()?;
+        let changed = tx.upsert_products(products, source)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Saves variants in one transaction.
+    pub fn upsert_variants(&mut self, variants: &[Variant], source: Source) -> Result<usize> {
+        let tx = self.write()?;
+        let changed = tx.upsert_variants(variants, source)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Saves inventory levels in one transaction.
+    pub fn upsert_levels(&mut self, levels: &[Level], source: Source) -> Result<usize> {
+        let tx = self.write()?;
+        let changed = tx.upsert_levels(levels, source)?;
+        tx.commit()?;
+        Ok(changed)
+    }
+}
