@@ -159,6 +159,8 @@ pub struct Store {
     pub products: BTreeMap<u64, Product>,
     pub variants: BTreeMap<u64, Variant>,
     pub inventory_items: BTreeMap<u64, InventoryItem>,
+    /// Last id handed to an `InventoryAdjustmentGroup`.
+    pub next_adjustment_group_id: u64,
 }
 
 const DAY: i64 = 86_400_000;
@@ -193,6 +195,7 @@ impl Store {
         };
         let mut store = Store {
             shop: Some(shop),
+            next_adjustment_group_id: 54_640_716_000_000 + rng.below(1_000_000),
             ..Store::default()
         };
 
@@ -342,7 +345,7 @@ impl Store {
                         sku,
                         tracked: !rng.chance(5),
                         requires_shipping: true,
-                        unit_cost_cents: rng.chance(60).then(|| price_cents / 2),
+                        unit_cost_cents: rng.chance(60).then_some(price_cents / 2),
                         created_at,
                         updated_at: item_updated,
                         levels,

@@ -150,10 +150,13 @@ pub fn respond(state: &SimState, app: App, request: GraphqlRequest) -> JsonValue
             state.clock.now(),
         );
         drop(idempotency);
+        if !outcomes.request_errors.is_empty() {
+            drop(store);
+            state.refund_to_bucket(app, f64::from(requested), state.clock.now());
+            return errors_only(outcomes.request_errors);
+        }
         let store = &*store;
-        execute(
-            &document, operation, &variables, store, &scratch, &outcomes, state,
-        )
+        execute(&document, operation, &variables, store, &scratch, &outcomes)
     } else {
         let store = state.read_store();
         execute(
@@ -163,7 +166,6 @@ pub fn respond(state: &SimState, app: App, request: GraphqlRequest) -> JsonValue
             &store,
             &scratch,
             &mutations::Outcomes::default(),
-            state,
         )
     };
 
@@ -200,13 +202,11 @@ fn execute(
     store: &crate::store::Store,
     scratch: &RequestScratch,
     outcomes: &mutations::Outcomes,
-    state: &SimState,
 ) -> (JsonValue, Vec<JsonValue>) {
     let ctx = resolve::Ctx {
         store,
         scratch,
         outcomes,
-        base_url: &state.base_url,
     };
     let root = resolve::Root {
         ctx,

@@ -9,7 +9,7 @@ use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedV
 use apollo_compiler::response::JsonValue;
 
 use super::connection::{PageArgs, encode_cursor, paginate};
-use super::mutations::{Outcome, Outcomes};
+use super::mutations::{Change, Group, Outcome, Outcomes, UserError};
 use super::search::{self, FieldValue, Searchable};
 use super::{FieldFailure, RequestScratch};
 use crate::clock::format_rfc3339;
@@ -26,7 +26,6 @@ pub struct Ctx<'s> {
     pub store: &'s Store,
     pub scratch: &'s RequestScratch,
     pub outcomes: &'s Outcomes,
-    pub base_url: &'s str,
 }
 
 pub fn gid(kind: &str, id: u64) -> String {
@@ -251,7 +250,7 @@ pub fn node_by_id<'s>(ctx: Ctx<'s>, id: &str, expected: &str) -> Option<Obj<'s>>
 }
 
 /// Applies the `query:` argument, reporting unknown fields in `extensions.search`.
-fn searched<'s, T: Copy, S: Searchable>(
+fn searched<T: Copy, S: Searchable>(
     ctx: Ctx<'_>,
     info: &ResolveInfo<'_>,
     items: Vec<T>,
@@ -612,6 +611,9 @@ pub enum Obj<'s> {
         end_cursor: Option<String>,
     },
     Outcome(Ctx<'s>, &'s Outcome),
+    Group(Ctx<'s>, &'s Group),
+    Change(Ctx<'s>, &'s Change),
+    UserError(&'s UserError, &'static str),
 }
 
 impl ObjectValue for Obj<'_> {
@@ -633,6 +635,9 @@ impl ObjectValue for Obj<'_> {
             Obj::Edge(_, _, edge_type) => edge_type,
             Obj::PageInfo { .. } => "PageInfo",
             Obj::Outcome(_, outcome) => outcome.type_name(),
+            Obj::Group(..) => "InventoryAdjustmentGroup",
+            Obj::Change(..) => "InventoryChange",
+            Obj::UserError(_, type_name) => type_name,
         }
     }
 
@@ -738,7 +743,79 @@ impl ObjectValue for Obj<'_> {
                 _ => Err(unsupported("PageInfo", info)),
             },
             Obj::Outcome(ctx, outcome) => outcome.resolve(*ctx, info),
+            Obj::Group(ctx, group) => group_field(*ctx, group, info),
+            Obj::Change(ctx, change) => match field {
+                "name" => leaf(change.name),
+                "delta" => leaf(change.delta),
+                // Shopify answers null here (captured).
+                "quantityAfterChange" => leaf(JsonValue::Null),
+                "ledgerDocumentUri" => leaf(change.ledger_document_uri.clone()),
+                "item" => Ok(ResolvedValue::nullable_object(
+                    ctx.store
+                        .inventory_items
+                        .get(&change.item_id)
+                        .map(|i| Obj::Item(*ctx, i)),
+                )),
+                "location" => Ok(ResolvedValue::nullable_object(
+                    ctx.store
+                        .locations
+                        .get(&change.location_id)
+                        .map(|l| Obj::Location(*ctx, l)),
+                )),
+                _ => Err(unsupported("InventoryChange", info)),
+            },
+            Obj::UserError(error, type_name) => match field {
+                "field" => match &error.field {
+                    Some(path) => Ok(ResolvedValue::list(
+                        path.iter().map(|p| ResolvedValue::leaf(p.clone())),
+                    )),
+                    None => leaf(JsonValue::Null),
+                },
+                "message" => leaf(error.message.clone()),
+                "code" => leaf(error.code),
+                _ => Err(unsupported(type_name, info)),
+            },
         }
+    }
+}
+
+fn group_field<'a>(ctx: Ctx<'a>, group: &'a Group, info: &'a ResolveInfo<'a>) -> Resolved<'a> {
+    match info.field_name() {
+        "id" => leaf(gid("InventoryAdjustmentGroup", group.id)),
+        "createdAt" => time(group.created_at),
+        "reason" => leaf(group.reason.clone()),
+        "referenceDocumentUri" => leaf(group.reference_document_uri.clone()),
+        "changes" => {
+            let filter = |name: &str| -> Option<Vec<String>> {
+                info.arguments()
+                    .get(name)
+                    .and_then(|v| v.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+            };
+            let items = filter("inventoryItemIds");
+            let locations = filter("locationIds");
+            let names = filter("quantityNames");
+            let changes: Vec<Obj<'a>> = group
+                .changes
+                .iter()
+                .filter(|c| {
+                    items
+                        .as_ref()
+                        .is_none_or(|ids| ids.contains(&gid("InventoryItem", c.item_id)))
+                        && locations
+                            .as_ref()
+                            .is_none_or(|ids| ids.contains(&gid("Location", c.location_id)))
+                        && names.as_ref().is_none_or(|n| n.iter().any(|n| n == c.name))
+                })
+                .map(|c| Obj::Change(ctx, c))
+                .collect();
+            list(changes)
+        }
+        _ => Err(unsupported("InventoryAdjustmentGroup", info)),
     }
 }
 
