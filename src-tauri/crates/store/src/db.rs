@@ -11,8 +11,10 @@
 //! never corrupts the file but may lose the last commits on power loss;
 //! everything in the cache can be fetched from Shopify again. Data that
 //! cannot be fetched again (a webhook delivery that was already acknowledged)
-//! is committed with [`WriteTx::commit_durable`], which runs that one commit
-//! with `synchronous=FULL` and then returns to `NORMAL`.
+//! is written in a transaction opened with
+//! [`Database::write_with`]`(`[`Durability::Full`]`)`: SQLite only lets the
+//! level change outside a transaction, so that transaction switches to
+//! `synchronous=FULL` before `BEGIN` and back to `NORMAL` once it ends.
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
@@ -57,6 +59,18 @@ impl std::fmt::Debug for OpenOptions {
             .field("busy_timeout", &self.busy_timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// How hard a commit works to survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives a crash of the process; the last
+    /// commits may be lost if the machine loses power. Right for the cache.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: the commit is on the disk before it returns.
+    /// Slower; for data that cannot be fetched from Shopify again.
+    Full,
 }
 
 /// A store's database, open for writing.
@@ -184,11 +198,26 @@ impl Database {
     /// now, so it cannot fail half-way for lock reasons). Dropping it without
     /// committing rolls everything back.
     pub fn write(&mut self) -> Result<WriteTx<'_>> {
+        self.write_with(Durability::Normal)
+    }
+
+    /// [`Database::write`] with a choice of [`Durability`].
+    pub fn write_with(&mut self, durability: Durability) -> Result<WriteTx<'_>> {
         let now = (self.clock)();
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let durable = durability == Durability::Full;
+        if durable {
+            self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        }
+        if let Err(err) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+            if durable {
+                let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+            }
+            return Err(err.into());
+        }
         Ok(WriteTx {
             conn: &self.conn,
             now,
+            durable,
             finished: false,
         })
     }
@@ -199,6 +228,7 @@ impl Database {
 pub struct WriteTx<'db> {
     pub(crate) conn: &'db Connection,
     pub(crate) now: Timestamp,
+    durable: bool,
     finished: bool,
 }
 
@@ -220,34 +250,32 @@ impl WriteTx<'_> {
         self.now.as_millisecond()
     }
 
-    /// Makes every write of this transaction durable against a crash of the
-    /// process (and, within `synchronous=NORMAL`, of the machine).
+    /// Makes every write of this transaction visible to readers and durable
+    /// against a crash of the process (see [`Durability`] for power cuts).
     pub fn commit(mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT")?;
         self.finished = true;
-        Ok(())
-    }
-
-    /// Commits with `synchronous=FULL`: the write-ahead log is flushed to
-    /// the disk before this returns, so the commit also survives a power
-    /// cut. Slower; meant for data that cannot be fetched again, such as
-    /// webhook deliveries Shopify has been told were received.
-    pub fn commit_durable(mut self) -> Result<()> {
-        let result = self
-            .conn
-            .execute_batch("PRAGMA synchronous = FULL; COMMIT;");
-        let restored = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
-        result?;
-        self.finished = true;
-        restored?;
-        Ok(())
+        let result = self.conn.execute_batch("COMMIT");
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.restore_sync_level();
+        Ok(result?)
     }
 
     /// Discards every write of this transaction.
     pub fn rollback(mut self) -> Result<()> {
         self.finished = true;
-        self.conn.execute_batch("ROLLBACK")?;
-        Ok(())
+        let result = self.conn.execute_batch("ROLLBACK");
+        self.restore_sync_level();
+        Ok(result?)
+    }
+
+    fn restore_sync_level(&mut self) {
+        if std::mem::take(&mut self.durable) {
+            // Cannot fail outside a transaction; if it somehow did, the
+            // connection would merely stay at the safer FULL level.
+            let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+        }
     }
 }
 
@@ -257,6 +285,7 @@ impl Drop for WriteTx<'_> {
             // Nothing useful to do if this fails: SQLite rolls back on close.
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+        self.restore_sync_level();
     }
 }
 
@@ -305,5 +334,180 @@ impl Reader {
             });
         }
         Ok(Reader { conn })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Level, Location, Product, Quantities, ShopifyTime, Source, Variant};
+
+    fn at(text: &str) -> ShopifyTime {
+        ShopifyTime::parse(text).unwrap()
+    }
+
+    fn catalogue(db: &mut Database, variants: i64) -> Vec<Variant> {
+        let variants: Vec<Variant> = (1..=variants)
+            .map(|i| Variant {
+                id: i,
+                product_id: 1,
+                title: format!("Size {i}"),
+                sku: Some(format!("TEE-{i:06}")),
+                price: crate::Money::new("25.00").unwrap(),
+                compare_at_price: None,
+                inventory_item_id: 10_000 + i,
+                updated_at: at("2026-02-01T00:00:00Z"),
+            })
+            .collect();
+        let tx = db.write().unwrap();
+        tx.upsert_locations(&[Location {
+            id: 1,
+            name: "Shop".into(),
+            is_active: true,
+            updated_at: None,
+        }])
+        .unwrap();
+        tx.upsert_products(
+            &[Product {
+                id: 1,
+                title: "Tee".into(),
+                handle: "tee".into(),
+                status: "ACTIVE".into(),
+                vendor: None,
+                product_type: None,
+                updated_at: at("2026-02-01T00:00:00Z"),
+            }],
+            Source::Import,
+        )
+        .unwrap();
+        tx.upsert_variants(&variants, Source::Import).unwrap();
+        tx.commit().unwrap();
+        variants
+    }
+
+    fn pragma(conn: &Connection, name: &str) -> i64 {
+        conn.pragma_query_value(None, name, |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn the_writer_runs_with_foreign_keys_normal_sync_and_a_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path().join("a/b/shop.sqlite3")).unwrap();
+        assert_eq!(pragma(&db.conn, "foreign_keys"), 1);
+        assert_eq!(pragma(&db.conn, "synchronous"), 1, "NORMAL");
+        assert_eq!(pragma(&db.conn, "busy_timeout"), 5000);
+        let reader = db.reader().unwrap();
+        assert_eq!(pragma(&reader.conn, "busy_timeout"), 5000);
+        assert!(
+            reader.conn.execute("DELETE FROM jobs", []).is_err(),
+            "readers cannot write"
+        );
+    }
+
+    #[test]
+    fn a_durable_transaction_uses_full_sync_and_then_returns_to_normal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Database::open(dir.path().join("shop.sqlite3")).unwrap();
+
+        let tx = db.write_with(Durability::Full).unwrap();
+        assert_eq!(pragma(tx.conn, "synchronous"), 2, "FULL");
+        tx.conn
+            .execute("INSERT INTO shop VALUES (1, 'a', 'A', 'EUR', NULL, 0)", [])
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(pragma(&db.conn, "synchronous"), 1, "back to NORMAL");
+
+        drop(db.write_with(Durability::Full).unwrap());
+        assert_eq!(pragma(&db.conn, "synchronous"), 1, "also after a rollback");
+        db.write_with(Durability::Full).unwrap().rollback().unwrap();
+        assert_eq!(pragma(&db.conn, "synchronous"), 1);
+        assert_eq!(db.reader().unwrap().shop().unwrap().unwrap().name, "A");
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_plainly_and_the_saved_data_survives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Database::open(dir.path().join("shop.sqlite3")).unwrap();
+        let variants = catalogue(&mut db, 50);
+        let levels = |available: i64| -> Vec<Level> {
+            variants
+                .iter()
+                .map(|v| Level {
+                    inventory_item_id: v.inventory_item_id,
+                    location_id: 1,
+                    quantities: Quantities {
+                        available: Some(available),
+                        ..Quantities::default()
+                    },
+                    updated_at: None,
+                })
+                .collect()
+        };
+        db.upsert_levels(&levels(3), Source::Import).unwrap();
+
+        // Let the file grow by no more than a few pages.
+        let pages = pragma(&db.conn, "page_count");
+        db.conn
+            .pragma_update(None, "max_page_count", pages + 2)
+            .unwrap();
+        let big: Vec<Variant> = (1000..6000)
+            .map(|i| Variant {
+                id: i,
+                sku: Some(format!("BIG-{i:06}-{}", "x".repeat(40))),
+                inventory_item_id: 100_000 + i,
+                ..variants[0].clone()
+            })
+            .collect();
+        let err = db.upsert_variants(&big, Source::Import).unwrap_err();
+        assert!(matches!(err, Error::DiskFull), "{err:?}");
+        let message = err.to_string();
+        assert!(message.starts_with("The disk is full"), "{message}");
+        assert!(
+            message.contains("Free some space; nothing was lost"),
+            "{message}"
+        );
+
+        // Nothing of the failed batch, everything from before.
+        let reader = db.reader().unwrap();
+        let counts = reader.counts().unwrap();
+        assert_eq!((counts.variants, counts.levels), (50, 50));
+        let level = &reader.levels_for_variant(7).unwrap()[0];
+        assert_eq!(level.level.quantities.available, Some(3));
+
+        // Once space is freed, the same writer carries on.
+        db.conn
+            .pragma_update(None, "max_page_count", 1_073_741_823)
+            .unwrap();
+        assert_eq!(db.upsert_variants(&big, Source::Import).unwrap(), 5000);
+        assert_eq!(reader.counts().unwrap().variants, 5050);
+    }
+
+    #[test]
+    fn a_damaged_file_is_named_and_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        let garbage =
+            b"this is not an SQLite database, it is a shopping list: milk, eggs".repeat(100);
+        std::fs::write(&path, &garbage).unwrap();
+        let err = Database::open(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt { path: Some(p) } if p == &path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("Move it aside"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
+    #[test]
+    fn a_folder_in_place_of_the_file_cannot_be_opened_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        std::fs::create_dir(&path).unwrap();
+        let err = Database::open(&path).unwrap_err();
+        assert!(
+            matches!(&err, Error::CannotOpen { path: p, .. } if p == &path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("shop.sqlite3"), "{err}");
     }
 }

@@ -2,21 +2,22 @@
 //!
 //! A webhook is stored before Shopify gets its `200 OK`, and Shopify does not
 //! send it again after that, so the inbox commit is the one write in this
-//! crate made with `synchronous=FULL` (see [`WriteTx::commit_durable`]).
+//! crate made with `synchronous=FULL` (see [`Durability::Full`]).
 //! Shopify may deliver an event more than once; the event id is unique, so a
 //! redelivery is recognised and stored only once.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::db::{Database, Reader, WriteTx};
+use crate::db::{Database, Durability, Reader, WriteTx};
 use crate::error::Result;
 use crate::model::{Recorded, ShopifyTime, StoredWebhook, WebhookEvent};
 use crate::sql::timestamp;
 
 impl WriteTx<'_> {
     /// Stores a webhook in this transaction, e.g. together with the job that
-    /// will process it. Commit with [`WriteTx::commit_durable`].
+    /// will process it. Open the transaction with
+    /// [`Database::write_with`]`(`[`Durability::Full`]`)`.
     pub fn record_webhook(&self, event: &WebhookEvent) -> Result<Recorded> {
         let inserted: Option<i64> = self
             .conn
@@ -66,9 +67,9 @@ impl Database {
     /// Stores a webhook and commits it durably before returning, so the
     /// caller may acknowledge it to Shopify.
     pub fn record_webhook(&mut self, event: &WebhookEvent) -> Result<Recorded> {
-        let tx = self.write()?;
+        let tx = self.write_with(Durability::Full)?;
         let recorded = tx.record_webhook(event)?;
-        tx.commit_durable()?;
+        tx.commit()?;
         Ok(recorded)
     }
 

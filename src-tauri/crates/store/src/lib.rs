@@ -4,7 +4,8 @@
 //! is where the engine keeps work that must survive a restart: the job queue,
 //! the webhook inbox and the audit log. It is a cache of Shopify, not the
 //! source of truth, so it favours speed (`synchronous=NORMAL` in WAL mode)
-//! everywhere except the webhook inbox, whose commits are made durable.
+//! everywhere except the webhook inbox, whose commits use
+//! [`Durability::Full`].
 //!
 //! - [`Database`] is the single writer for a store; it applies the embedded
 //!   migrations on open and refuses files written by a newer Shelfsync.
@@ -32,7 +33,7 @@ mod queue;
 mod sql;
 
 pub use catalogue::CacheCounts;
-pub use db::{Clock, DEFAULT_BUSY_TIMEOUT, Database, OpenOptions, Reader, WriteTx};
+pub use db::{Clock, DEFAULT_BUSY_TIMEOUT, Database, Durability, OpenOptions, Reader, WriteTx};
 pub use error::{Error, Result};
 pub use file_name::store_file_name;
 pub use migrate::SCHEMA_VERSION;

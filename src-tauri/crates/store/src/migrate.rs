@@ -118,6 +118,191 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migratio
 mod tests {
     use super::*;
 
+    use crate::{Database, Reader};
+
+    fn dump_schema(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn table_names(conn: &Connection) -> Vec<String> {
+        dump_schema(conn)
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| !name.starts_with("sqlite_"))
+            .collect()
+    }
+
+    #[test]
+    fn migration_1_on_an_empty_database_creates_the_catalogue() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap(), 0);
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        let names = table_names(&conn);
+        for table in [
+            "shop",
+            "locations",
+            "products",
+            "variants",
+            "inventory_levels",
+            "orders",
+            "order_line_items",
+            "sync_watermarks",
+        ] {
+            assert!(
+                names.iter().any(|n| n == table),
+                "{table} missing: {names:?}"
+            );
+        }
+        assert!(
+            !names.iter().any(|n| n == "jobs"),
+            "jobs come with schema 2"
+        );
+        let app_id: i64 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(app_id, APPLICATION_ID);
+    }
+
+    #[test]
+    fn migration_2_on_a_schema_1_database_with_data_keeps_the_data_and_audits_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO locations VALUES (1, 'Back room', 1, NULL, NULL, 0);
+                 INSERT INTO products VALUES (10, 'Blue Mug', 'blue-mug', 'ACTIVE', NULL, NULL,
+                     '2026-01-01T00:00:00Z', 1767225600000, 'import', 0);
+                 INSERT INTO variants VALUES (100, 10, 'Small', 'MUG-S', '18.00', NULL, 1000,
+                     '2026-01-01T00:00:00Z', 1767225600000, 'import', 0);
+                 INSERT INTO inventory_levels VALUES (1000, 1, 5, 7, 2, 0, 0, 0, 0, 0,
+                     '2026-01-01T00:00:00Z', 1767225600000, 'import', 0);
+                 INSERT INTO sync_watermarks VALUES ('products', '2026-01-01T00:00:00Z',
+                     1767225600000, 0);",
+            )
+            .unwrap();
+        }
+
+        let mut db = Database::open(&path).unwrap();
+        let reader = db.reader().unwrap();
+        assert_eq!(user_version(&reader.conn).unwrap(), 2);
+        let levels = reader.levels_for_variant(100).unwrap();
+        assert_eq!(levels.len(), 1);
+        assert_eq!(levels[0].level.quantities.available, Some(5));
+        assert_eq!(levels[0].source, crate::Source::Import);
+        assert_eq!(
+            reader
+                .watermark(crate::Resource::Products)
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            reader.variant(100).unwrap().unwrap().price.as_str(),
+            "18.00"
+        );
+
+        // The audit triggers of schema 2 cover rows written under schema 1.
+        let mut level = levels[0].level.clone();
+        level.quantities.available = Some(4);
+        level.updated_at = None;
+        db.upsert_levels(&[level], crate::Source::Webhook).unwrap();
+        let trail = reader.audit_for("inventory_level", "1000@1").unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(
+            (trail[0].before.as_deref(), trail[0].after.as_deref()),
+            (Some("5"), Some("4"))
+        );
+        // And the queue of schema 2 works.
+        db.enqueue(&crate::NewJob {
+            kind: "sync.products".into(),
+            payload: serde_json::json!({}),
+            dedupe_key: None,
+            run_at: None,
+        })
+        .unwrap();
+        assert!(db.claim_next_job().unwrap().is_some());
+    }
+
+    #[test]
+    fn reopening_a_current_database_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        let db = Database::open(&path).unwrap();
+        let before = dump_schema(&db.conn);
+        drop(db);
+        for _ in 0..2 {
+            let db = Database::open(&path).unwrap();
+            assert_eq!(dump_schema(&db.conn), before);
+            assert_eq!(user_version(&db.conn).unwrap(), SCHEMA_VERSION);
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(
+            migrate(&mut conn, &path, MIGRATIONS).unwrap(),
+            SCHEMA_VERSION
+        );
+    }
+
+    #[test]
+    fn a_database_from_a_newer_shelfsync_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        drop(Database::open(&path).unwrap());
+        let newer = SCHEMA_VERSION + 1;
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", newer).unwrap();
+        }
+
+        let err = Database::open(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::NewerSchema { found, supported, .. }
+                if found == newer && supported == SCHEMA_VERSION),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("written by a newer Shelfsync (schema {newer})")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("schema {SCHEMA_VERSION} at most")),
+            "{message}"
+        );
+        assert!(message.contains("Update Shelfsync"), "{message}");
+
+        let err = Reader::open(&path).unwrap_err();
+        assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");
+
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), newer);
+    }
+
+    #[test]
+    fn a_reader_on_a_database_not_yet_upgraded_says_how_to_upgrade_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.sqlite3");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        let err = Reader::open(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::OlderSchema { found: 1, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("Start the Shelfsync app"), "{err}");
+    }
+
     #[test]
     fn versions_are_consecutive_from_one() {
         for (index, migration) in MIGRATIONS.iter().enumerate() {

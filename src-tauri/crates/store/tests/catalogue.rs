@@ -449,3 +449,45 @@ fn bad_money_and_timestamps_are_refused_with_the_value_named() {
     let err = shelfsync_store::ShopifyTime::parse("yesterday").unwrap_err();
     assert!(err.to_string().contains("\"yesterday\""), "{err}");
 }
+
+#[test]
+fn the_ui_reads_committed_data_while_a_long_write_is_in_progress() {
+    let store = TestStore::new();
+    let mut db = store.open();
+    let variants = seed(&mut db);
+    let reader = db.reader().unwrap();
+
+    let tx = db.write().unwrap();
+    let more: Vec<_> = (0..5_000)
+        .map(|i| {
+            variant(
+                10_000 + i,
+                2,
+                &format!("Glaze {i}"),
+                &format!("GLAZE-{i}"),
+                "5.00",
+            )
+        })
+        .collect();
+    tx.upsert_variants(&more, Source::Import).unwrap();
+
+    // The write holds the lock; the reader neither waits nor sees it.
+    let visible = reader.search_variants("", 100, 0).unwrap();
+    assert_eq!(visible.len(), variants.len());
+    let from_other_thread = std::thread::spawn({
+        let path = store.path.clone();
+        move || {
+            shelfsync_store::Reader::open(path)
+                .unwrap()
+                .counts()
+                .unwrap()
+                .variants
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(from_other_thread, 3);
+
+    tx.commit().unwrap();
+    assert_eq!(reader.counts().unwrap().variants, 5_003);
+}
