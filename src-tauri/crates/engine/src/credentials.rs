@@ -12,7 +12,7 @@
 //! There is deliberately no fallback to a file: if no keychain is usable the error says
 //! which store is affected and what to do, and nothing is written anywhere else.
 
-use crate::secret::Secret;
+use crate::Secret;
 use keyring_core::{CredentialStore, Entry, Error as KeyringError};
 use std::fmt;
 use std::sync::Arc;

@@ -6,10 +6,10 @@
 //! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
 
 pub mod credentials;
-pub mod secret;
 
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
-pub use secret::Secret;
+/// Secrets are defined beside the client that sends them; the engine re-exports the type.
+pub use shelfsync_shopify::Secret;
 
 /// The engine's version, shown in the UI's About line and in `shelfsync --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

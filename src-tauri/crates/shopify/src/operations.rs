@@ -1,0 +1,201 @@
+//! Typed operations. Each is a `.graphql` file under `graphql/` (validated against the real
+//! 2026-07 schema by `tests/documents.rs`) plus the Rust types of its variables and data.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// One GraphQL operation with typed variables and data.
+pub trait Operation {
+    /// The operation's name in its document (`query ShopInfo { … }`).
+    const NAME: &'static str;
+    const DOCUMENT: &'static str;
+    type Variables: Serialize + Send + Sync;
+    type Data: DeserializeOwned;
+
+    /// A first guess at the requested cost, used until Shopify has reported the real one.
+    fn estimated_cost(_variables: &Self::Variables) -> f64 {
+        10.0
+    }
+}
+
+/// A write. Its document declares `$idempotencyKey: String!` and puts
+/// `@idempotent(key: $idempotencyKey)` on the mutation field; the client fills the key in.
+pub trait Mutation: Operation {}
+
+macro_rules! document {
+    ($file:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/", $file))
+    };
+}
+
+/// Every operation's name and document, for the schema test.
+pub const DOCUMENTS: &[(&str, &str)] = &[
+    (ShopInfo::NAME, ShopInfo::DOCUMENT),
+    (Locations::NAME, Locations::DOCUMENT),
+    (VariantsPage::NAME, VariantsPage::DOCUMENT),
+];
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct NoVariables {}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// The shop's identity and settings.
+pub struct ShopInfo;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShopInfoData {
+    pub shop: Shop,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Shop {
+    pub id: String,
+    pub name: String,
+    pub myshopify_domain: String,
+    pub currency_code: String,
+    pub iana_timezone: String,
+}
+
+impl Operation for ShopInfo {
+    const NAME: &'static str = "ShopInfo";
+    const DOCUMENT: &'static str = document!("ShopInfo.graphql");
+    type Variables = NoVariables;
+    type Data = ShopInfoData;
+}
+
+/// One page of the shop's locations, active or not.
+pub struct Locations;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationsVariables {
+    pub first: u32,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocationsData {
+    pub locations: LocationConnection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationConnection {
+    pub nodes: Vec<Location>,
+    pub page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    pub id: String,
+    pub name: String,
+    pub is_active: bool,
+}
+
+impl Operation for Locations {
+    const NAME: &'static str = "Locations";
+    const DOCUMENT: &'static str = document!("Locations.graphql");
+    type Variables = LocationsVariables;
+    type Data = LocationsData;
+
+    fn estimated_cost(v: &LocationsVariables) -> f64 {
+        2.0 + f64::from(v.first.min(250)) / 10.0
+    }
+}
+
+/// One page of variants with their inventory levels at every location: the shape of the
+/// incremental sync and of the reconciliation sweep.
+pub struct VariantsPage;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantsPageVariables {
+    pub first: u32,
+    pub after: Option<String>,
+    /// Shopify search syntax, e.g. `updated_at:>='2026-11-24T10:00:00Z'` (dates quoted).
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantsPageData {
+    pub product_variants: VariantConnection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantConnection {
+    pub nodes: Vec<VariantNode>,
+    pub page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantNode {
+    pub id: String,
+    pub sku: Option<String>,
+    pub title: String,
+    /// Money as Shopify sends it: a decimal string, never a float.
+    pub price: String,
+    pub compare_at_price: Option<String>,
+    pub updated_at: String,
+    pub product: ProductRef,
+    pub inventory_item: InventoryItemNode,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ProductRef {
+    pub id: String,
+    pub title: String,
+    pub handle: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryItemNode {
+    pub id: String,
+    pub tracked: bool,
+    pub inventory_levels: LevelConnection,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct LevelConnection {
+    pub nodes: Vec<LevelNode>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelNode {
+    pub location: IdRef,
+    pub updated_at: Option<String>,
+    pub quantities: Vec<NamedQuantity>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct IdRef {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct NamedQuantity {
+    pub name: String,
+    pub quantity: i64,
+}
+
+impl Operation for VariantsPage {
+    const NAME: &'static str = "VariantsPage";
+    const DOCUMENT: &'static str = document!("VariantsPage.graphql");
+    type Variables = VariantsPageVariables;
+    type Data = VariantsPageData;
+
+    fn estimated_cost(v: &VariantsPageVariables) -> f64 {
+        // Generous until Shopify reports the real requested cost.
+        20.0 + f64::from(v.first.min(250)) / 2.0
+    }
+}
