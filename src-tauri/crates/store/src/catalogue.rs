@@ -20,7 +20,7 @@ use crate::db::{Reader, WriteTx};
 use crate::error::Result;
 use crate::model::{
     AuditEntry, Level, LineItem, Location, Order, Product, Quantities, Resource, Shop, ShopifyTime,
-    Source, StoredLevel, Variant, VariantRow,
+    Source, StoredLevel, Variant, VariantRow, Watermark,
 };
 use crate::sql::timestamp;
 
@@ -603,6 +603,30 @@ impl Reader {
             .prepare_cached("SELECT updated_at FROM sync_watermarks WHERE resource = ?1")?
             .query_row([resource.as_str()], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Every watermark, for status displays ("last synced").
+    pub fn watermarks(&self) -> Result<Vec<Watermark>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT resource, updated_at, advanced_at_ms FROM sync_watermarks ORDER BY resource",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, ShopifyTime>(1)?,
+                timestamp(r.get(2)?)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (resource, updated_at, advanced_at) = row?;
+            out.push(Watermark {
+                resource: resource.parse()?,
+                updated_at,
+                advanced_at,
+            });
+        }
+        Ok(out)
     }
 
     /// Row counts.

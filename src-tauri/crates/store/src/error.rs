@@ -119,8 +119,16 @@ pub enum Error {
         path: Option<PathBuf>,
     },
 
-    /// A write would break a rule of the schema, e.g. a variant whose product
-    /// has not been saved yet.
+    /// A write refers to a product, variant or location that is not in the
+    /// cache yet (e.g. a webhook for a variant created since the last sync).
+    /// Nothing of the batch was saved; sync the catalogue, then retry.
+    #[error(
+        "Shelfsync received an update for a product, variant or location it has not synced \
+         yet. Nothing was lost: the next sync fetches it and the update is applied then."
+    )]
+    NotYetSynced,
+
+    /// A write would break another rule of the schema.
     #[error("Shelfsync refused to save inconsistent data ({0}). This is a bug; please report it.")]
     Constraint(String),
 
@@ -177,7 +185,14 @@ impl From<rusqlite::Error> for Error {
             Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
                 Error::Corrupt { path: None }
             }
-            Some(ErrorCode::ConstraintViolation) => Error::Constraint(err.to_string()),
+            Some(ErrorCode::ConstraintViolation) => match &err {
+                rusqlite::Error::SqliteFailure(e, _)
+                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+                {
+                    Error::NotYetSynced
+                }
+                _ => Error::Constraint(err.to_string()),
+            },
             _ => Error::Sqlite(err),
         }
     }

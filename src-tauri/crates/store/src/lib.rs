@@ -40,7 +40,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use model::{
     AuditEntry, Enqueued, Job, JobCounts, JobState, Level, LineItem, Location, Money, NewJob,
     Order, Product, Quantities, Recorded, Resource, Shop, ShopifyTime, Source, StoredLevel,
-    StoredWebhook, Variant, VariantRow, WebhookEvent, gid_id,
+    StoredWebhook, Variant, VariantRow, Watermark, WebhookEvent, gid_id,
 };
 
 pub use jiff::Timestamp;

@@ -389,6 +389,31 @@ impl Resource {
     }
 }
 
+impl FromStr for Resource {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "locations" => Resource::Locations,
+            "products" => Resource::Products,
+            "inventory_levels" => Resource::InventoryLevels,
+            "orders" => Resource::Orders,
+            other => return Err(Error::UnexpectedValue(format!("resource \"{other}\""))),
+        })
+    }
+}
+
+/// A sync watermark, for status displays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watermark {
+    /// What it covers.
+    pub resource: Resource,
+    /// Everything updated up to this Shopify time is in the cache.
+    pub updated_at: ShopifyTime,
+    /// When the last sync moved it.
+    pub advanced_at: Timestamp,
+}
+
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -564,4 +589,69 @@ pub struct JobCounts {
     pub done: u64,
     /// Waiting for a person.
     pub failed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gid_ids_are_read_only_for_the_expected_kind() {
+        assert_eq!(
+            gid_id("gid://shopify/ProductVariant/42", "ProductVariant"),
+            Some(42)
+        );
+        assert_eq!(
+            gid_id(
+                "gid://shopify/InventoryLevel/7?inventory_item_id=9",
+                "InventoryLevel"
+            ),
+            Some(7)
+        );
+        assert_eq!(gid_id("gid://shopify/Product/42", "ProductVariant"), None);
+        assert_eq!(gid_id("gid://shopify/ProductVariant/42", "Product"), None);
+        assert_eq!(
+            gid_id("gid://shopify/ProductVariant/abc", "ProductVariant"),
+            None
+        );
+        assert_eq!(gid_id("42", "ProductVariant"), None);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [
+            Source::Poll,
+            Source::Webhook,
+            Source::User,
+            Source::Retry,
+            Source::Import,
+            Source::Reconciliation,
+        ] {
+            assert_eq!(s.as_str().parse::<Source>().unwrap(), s);
+        }
+        for r in [
+            Resource::Locations,
+            Resource::Products,
+            Resource::InventoryLevels,
+            Resource::Orders,
+        ] {
+            assert_eq!(r.as_str().parse::<Resource>().unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn money_and_times_serialize_as_shopify_text() {
+        let money = Money::new("19.90").unwrap();
+        assert_eq!(serde_json::to_string(&money).unwrap(), "\"19.90\"");
+        assert!(serde_json::from_str::<Money>("\"19,90\"").is_err());
+        let time = ShopifyTime::parse("2026-01-31T07:00:00-05:00").unwrap();
+        assert_eq!(
+            serde_json::to_string(&time).unwrap(),
+            "\"2026-01-31T07:00:00-05:00\""
+        );
+        assert_eq!(
+            time.instant(),
+            "2026-01-31T12:00:00Z".parse::<Timestamp>().unwrap()
+        );
+    }
 }

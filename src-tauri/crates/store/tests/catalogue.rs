@@ -286,6 +286,7 @@ fn a_watermark_moves_only_with_the_data_it_covers() {
     assert_eq!(reader.watermark(Resource::InventoryLevels).unwrap(), None);
 
     let mut page = level(&variants[0], 1001, 1);
+    store.clock.advance_secs(120);
     page.updated_at = Some(at("2026-02-10T00:00:00Z"));
     let tx = db.write().unwrap();
     tx.upsert_levels(std::slice::from_ref(&page), Source::Poll)
@@ -296,6 +297,10 @@ fn a_watermark_moves_only_with_the_data_it_covers() {
         reader.watermark(Resource::InventoryLevels).unwrap(),
         Some(at("2026-02-10T00:00:00Z"))
     );
+    let all = reader.watermarks().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].resource, Resource::InventoryLevels);
+    assert_eq!(all[0].advanced_at, ts("2026-03-01T09:02:00Z"));
 
     // A page whose transaction never commits (the process dies) leaves
     // neither its rows nor its watermark behind.
@@ -427,10 +432,32 @@ fn a_variant_before_its_product_is_refused_and_nothing_of_the_batch_is_kept() {
         .upsert_variants(&[ok.clone(), orphan], Source::Poll)
         .unwrap_err();
     assert!(
+        matches!(err, shelfsync_store::Error::NotYetSynced),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Nothing was lost"), "{err}");
+    assert!(db.reader().unwrap().variant(ok.id).unwrap().is_none());
+
+    // A level for an inventory item that is not cached yet is refused the same way.
+    let unknown = Level {
+        inventory_item_id: 424242,
+        ..level(&ok, 1001, 1)
+    };
+    let err = db.upsert_levels(&[unknown], Source::Webhook).unwrap_err();
+    assert!(
+        matches!(err, shelfsync_store::Error::NotYetSynced),
+        "{err:?}"
+    );
+
+    // A real constraint breach (two variants sharing one inventory item) is
+    // reported as such.
+    let mut clash = variant(14, 1, "Clash", "CLASH", "1.00");
+    clash.inventory_item_id = ok.inventory_item_id - 2; // variant 11's item
+    let err = db.upsert_variants(&[clash], Source::Poll).unwrap_err();
+    assert!(
         matches!(err, shelfsync_store::Error::Constraint(_)),
         "{err:?}"
     );
-    assert!(db.reader().unwrap().variant(ok.id).unwrap().is_none());
 }
 
 #[test]

@@ -267,3 +267,37 @@ fn a_job_enqueued_in_a_rolled_back_transaction_never_existed() {
     tx.rollback().unwrap();
     assert!(db.claim_next_job().unwrap().is_none());
 }
+
+#[test]
+fn a_write_blocked_by_another_connection_reports_busy_and_keeps_the_data() {
+    let store = TestStore::new();
+    let mut db = Database::open_with(
+        &store.path,
+        shelfsync_store::OpenOptions {
+            busy_timeout: std::time::Duration::from_millis(50),
+            ..store.clock.options()
+        },
+    )
+    .unwrap();
+    let kept = db.enqueue(&job("kept", None)).unwrap().id();
+
+    // Some other program (a backup tool, a database browser) holds the write lock.
+    let other = rusqlite::Connection::open(&store.path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let err = db.enqueue(&job("blocked", None)).unwrap_err();
+    assert!(matches!(err, Error::Busy), "{err:?}");
+    assert!(err.to_string().contains("try again"), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
+
+    assert!(db.enqueue(&job("after", None)).is_ok());
+    let reader = db.reader().unwrap();
+    assert!(reader.job(kept).unwrap().is_some());
+    assert_eq!(reader.job_counts().unwrap().pending, 2);
+}
+
+#[test]
+fn the_writer_and_readers_can_move_to_worker_threads() {
+    fn send<T: Send>() {}
+    send::<Database>();
+    send::<shelfsync_store::Reader>();
+}
