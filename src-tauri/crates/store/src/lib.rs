@@ -15,6 +15,17 @@
 //!   watermark that covers it are committed together with
 //!   [`WriteTx::commit_with_watermark`].
 //!
+//! The audit log records, with their source, every change to a cached
+//! inventory quantity, variant (title, SKU, price, compare-at price) and
+//! product (title, status) — through triggers, so no write path can skip it —
+//! plus product deletions and every decision a person makes about a failed
+//! job. A row's first appearance is not a change; the row's own `source` and
+//! `recorded_at_ms` say where it came from. Orders and locations are
+//! Shopify's records and are cached without an audit trail.
+//!
+//! Files next to the database: SQLite's `-wal` and `-shm`, and a `.lock`
+//! file that the writer holds an OS lock on while it is open.
+//!
 //! No type in this crate can hold a credential, and nothing here is handed
 //! one, so tokens and client secrets cannot end up in the database file.
 //!

@@ -518,3 +518,26 @@ fn the_ui_reads_committed_data_while_a_long_write_is_in_progress() {
     tx.commit().unwrap();
     assert_eq!(reader.counts().unwrap().variants, 5_003);
 }
+
+#[test]
+fn the_cli_reads_a_closed_store_without_opening_a_writer() {
+    let store = TestStore::new();
+    {
+        let mut db = store.open();
+        seed(&mut db);
+    }
+    let reader = shelfsync_store::Reader::open(&store.path).unwrap();
+    assert_eq!(reader.search_variants("BOWL", 10, 0).unwrap().len(), 1);
+    // No writer lock is taken: the app can start while the CLI reads.
+    let db = store.open();
+    assert_eq!(reader.counts().unwrap().variants, 3);
+    drop(db);
+
+    let missing = store.dir.path().join("never-synced.sqlite3");
+    let err = shelfsync_store::Reader::open(&missing).unwrap_err();
+    assert!(
+        matches!(err, shelfsync_store::Error::CannotOpen { .. }),
+        "{err:?}"
+    );
+    assert!(!missing.exists(), "a reader never creates a database");
+}
