@@ -10,6 +10,7 @@ pub mod auth;
 pub mod bucket;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod cost;
 pub mod graphql;
 pub mod server;

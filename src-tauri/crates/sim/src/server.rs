@@ -1,7 +1,8 @@
 //! The HTTP surface: routes, shared state and start-up.
 //!
 //! Routes: `POST /admin/oauth/access_token` (client-credentials grant),
-//! `POST /admin/api/{version}/graphql.json`, and `GET /_sim/info` (the start line again).
+//! `POST /admin/api/{version}/graphql.json`, `GET /_sim/info` (the start line again) and the
+//! control API of [`crate::control`].
 //! Everything runs on 127.0.0.1; tests start the server in-process on port 0.
 
 use std::collections::HashMap;
@@ -23,9 +24,10 @@ use crate::auth::{App, INVALID_TOKEN_BODY, SCOPES, Tokens};
 use crate::bucket::{LeakyBucket, ThrottleStatus};
 use crate::clock::{SimClock, UnixMillis};
 use crate::config::SimConfig;
+use crate::control::{self, Faults};
 use crate::cost::{Calibrated2026, CostModel};
 use crate::graphql::{self, GraphqlRequest, IdempotencyRecord};
-use crate::store::Store;
+use crate::store::{SeededRng, Store};
 
 pub const API_VERSION: &str = shopify_schema::API_VERSION;
 
@@ -39,6 +41,8 @@ pub struct SimState {
     tokens: Mutex<Tokens>,
     buckets: Mutex<HashMap<App, LeakyBucket>>,
     idempotency: Mutex<HashMap<String, IdempotencyRecord>>,
+    faults: Mutex<Faults>,
+    fault_rng: Mutex<SeededRng>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -58,6 +62,24 @@ impl SimState {
 
     pub fn tokens(&self) -> MutexGuard<'_, Tokens> {
         lock(&self.tokens)
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.faults)
+    }
+
+    /// Draws the injected-failure decision for one GraphQL request: the status to answer with
+    /// instead, if any, and the added latency.
+    fn draw_fault(&self) -> (Option<u16>, u64) {
+        let faults = self.faults().clone();
+        let fail = faults.http_5xx_rate > 0.0 && {
+            let roll = lock(&self.fault_rng).below(1_000_000) as f64 / 1_000_000.0;
+            roll < faults.http_5xx_rate
+        };
+        (
+            fail.then(|| faults.http_5xx_status.unwrap_or(503)),
+            faults.latency_ms,
+        )
     }
 
     pub fn idempotency(&self) -> MutexGuard<'_, HashMap<String, IdempotencyRecord>> {
@@ -167,6 +189,7 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         seed: config.seed,
         plan: config.plan.name.clone(),
     };
+    let config_seed = config.seed;
     let state = Arc::new(SimState {
         config,
         clock,
@@ -176,6 +199,8 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         tokens: Mutex::new(tokens),
         buckets: Mutex::new(HashMap::new()),
         idempotency: Mutex::new(HashMap::new()),
+        faults: Mutex::new(Faults::default()),
+        fault_rng: Mutex::new(SeededRng::new(config_seed ^ 0xFA17)),
     });
     let app = router(state.clone(), info.clone());
     let (tx, rx) = oneshot::channel::<()>();
@@ -201,6 +226,7 @@ fn router(state: Arc<SimState>, info: StartInfo) -> Router {
         .route("/admin/oauth/access_token", post(access_token))
         .route("/admin/api/{version}/graphql.json", post(graphql_endpoint))
         .route("/_sim/info", get(move || async move { axum::Json(info) }))
+        .merge(control::routes())
         .with_state(state)
 }
 
@@ -301,6 +327,21 @@ async fn graphql_endpoint(
         Ok(app) => app,
         Err(_) => return unauthorized(),
     };
+    let (failure, latency_ms) = state.draw_fault();
+    if latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
+    }
+    if let Some(status) = failure {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        // An injected fault; the body mimics an edge error page's JSON form.
+        return json_response(
+            status,
+            format!(
+                r#"{{"errors":"{} (injected by shopify-sim)"}}"#,
+                status.canonical_reason().unwrap_or("Server error")
+            ),
+        );
+    }
     let is_graphql_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -152,6 +152,74 @@ pub struct InventoryItem {
     pub levels: BTreeMap<u64, InventoryLevel>,
 }
 
+#[derive(Debug, Clone)]
+pub struct LineItem {
+    pub id: u64,
+    pub variant_id: u64,
+    pub product_id: u64,
+    pub inventory_item_id: u64,
+    pub sku: String,
+    pub title: String,
+    pub variant_title: String,
+    pub quantity: i64,
+    /// Units not yet fulfilled (0 once fulfilled or cancelled).
+    pub fulfillable_quantity: i64,
+    pub price_cents: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: u64,
+    pub number: u64,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    pub processed_at: UnixMillis,
+    pub cancelled_at: Option<UnixMillis>,
+    pub closed_at: Option<UnixMillis>,
+    /// The location whose stock the order committed.
+    pub location_id: u64,
+    pub line_items: Vec<LineItem>,
+}
+
+impl Order {
+    pub fn name(&self) -> String {
+        format!("#{}", self.number)
+    }
+
+    pub fn total_cents(&self) -> i64 {
+        self.line_items
+            .iter()
+            .map(|l| l.price_cents * l.quantity)
+            .sum()
+    }
+
+    /// `OrderDisplayFulfillmentStatus`.
+    pub fn fulfillment_status(&self) -> &'static str {
+        let open: i64 = self.line_items.iter().map(|l| l.fulfillable_quantity).sum();
+        let total: i64 = self.line_items.iter().map(|l| l.quantity).sum();
+        if self.cancelled_at.is_some() && open == 0 {
+            "UNFULFILLED"
+        } else if open == 0 {
+            "FULFILLED"
+        } else if open < total {
+            "PARTIALLY_FULFILLED"
+        } else {
+            "UNFULFILLED"
+        }
+    }
+}
+
+/// Something that happened in the store, in the order it happened: the source for webhooks
+/// (`topic` is the wire name, e.g. `inventory_levels/update`) and for state assertions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoreEvent {
+    pub sequence: u64,
+    pub topic: &'static str,
+    pub at: UnixMillis,
+    /// `admin_graphql_api_id` of the resource the event is about.
+    pub subject: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Store {
     pub shop: Option<Shop>,
@@ -161,6 +229,26 @@ pub struct Store {
     pub inventory_items: BTreeMap<u64, InventoryItem>,
     /// Last id handed to an `InventoryAdjustmentGroup`.
     pub next_adjustment_group_id: u64,
+    pub orders: BTreeMap<u64, Order>,
+    pub next_order_id: u64,
+    pub next_order_number: u64,
+    pub next_line_item_id: u64,
+    pub events: Vec<StoreEvent>,
+}
+
+/// Why a store operation was refused (the control API answers 422 with this text).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("unknown {0}")]
+    Unknown(&'static str),
+    #[error("not enough stock for {sku}: {available} available at the location, {wanted} ordered")]
+    OutOfStock {
+        sku: String,
+        available: i64,
+        wanted: i64,
+    },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 const DAY: i64 = 86_400_000;
@@ -196,6 +284,9 @@ impl Store {
         let mut store = Store {
             shop: Some(shop),
             next_adjustment_group_id: 54_640_716_000_000 + rng.below(1_000_000),
+            next_order_id: 6_000_000_000_000 + rng.below(1_000_000_000),
+            next_order_number: 1000,
+            next_line_item_id: 15_000_000_000_000 + rng.below(1_000_000_000),
             ..Store::default()
         };
 
@@ -370,6 +461,262 @@ impl Store {
             );
         }
         store
+    }
+
+    pub fn record(&mut self, topic: &'static str, at: UnixMillis, subject: String) {
+        let sequence = self.events.len() as u64 + 1;
+        self.events.push(StoreEvent {
+            sequence,
+            topic,
+            at,
+            subject,
+        });
+    }
+
+    /// Places an order as a customer would: each line moves `available` to `committed` at
+    /// `location` (default: the first location stocking every line). Fires `orders/create` and
+    /// `inventory_levels/update`. Variants with policy `DENY` cannot oversell.
+    pub fn place_order(
+        &mut self,
+        lines: &[(u64, i64)],
+        location: Option<u64>,
+        now: UnixMillis,
+    ) -> Result<u64, StoreError> {
+        if lines.is_empty() || lines.iter().any(|(_, q)| *q <= 0) {
+            return Err(StoreError::Invalid(
+                "an order needs lines with positive quantities".into(),
+            ));
+        }
+        let mut resolved = Vec::new();
+        for (variant_id, quantity) in lines {
+            let variant = self
+                .variants
+                .get(variant_id)
+                .ok_or(StoreError::Unknown("variant"))?;
+            resolved.push((variant.clone(), *quantity));
+        }
+        let location = match location {
+            Some(l) if self.locations.contains_key(&l) => l,
+            Some(_) => return Err(StoreError::Unknown("location")),
+            None => *self
+                .locations
+                .keys()
+                .find(|l| {
+                    resolved.iter().all(|(v, _)| {
+                        self.inventory_items
+                            .get(&v.inventory_item_id)
+                            .is_some_and(|i| i.levels.contains_key(l))
+                    })
+                })
+                .ok_or(StoreError::Invalid("no location stocks every line".into()))?,
+        };
+        for (variant, quantity) in &resolved {
+            let level = self
+                .inventory_items
+                .get(&variant.inventory_item_id)
+                .and_then(|i| i.levels.get(&location))
+                .ok_or(StoreError::Invalid(format!(
+                    "{} is not stocked at the location",
+                    variant.sku
+                )))?;
+            if variant.inventory_policy == "DENY" && level.quantities[AVAILABLE] < *quantity {
+                return Err(StoreError::OutOfStock {
+                    sku: variant.sku.clone(),
+                    available: level.quantities[AVAILABLE],
+                    wanted: *quantity,
+                });
+            }
+        }
+        self.next_order_id += 1 + (self.next_order_number % 7);
+        self.next_order_number += 1;
+        let id = self.next_order_id;
+        let mut line_items = Vec::new();
+        for (variant, quantity) in &resolved {
+            self.move_quantity(
+                variant.inventory_item_id,
+                location,
+                AVAILABLE,
+                COMMITTED,
+                *quantity,
+                now,
+            );
+            self.next_line_item_id += 1;
+            let product = self.products.get(&variant.product_id);
+            line_items.push(LineItem {
+                id: self.next_line_item_id,
+                variant_id: variant.id,
+                product_id: variant.product_id,
+                inventory_item_id: variant.inventory_item_id,
+                sku: variant.sku.clone(),
+                title: product.map(|p| p.title.clone()).unwrap_or_default(),
+                variant_title: variant.title.clone(),
+                quantity: *quantity,
+                fulfillable_quantity: *quantity,
+                price_cents: variant.price_cents,
+            });
+        }
+        let order = Order {
+            id,
+            number: self.next_order_number,
+            created_at: now,
+            updated_at: now,
+            processed_at: now,
+            cancelled_at: None,
+            closed_at: None,
+            location_id: location,
+            line_items,
+        };
+        self.orders.insert(id, order);
+        self.record("orders/create", now, format!("gid://shopify/Order/{id}"));
+        Ok(id)
+    }
+
+    /// Ships every open unit: `committed` and `on_hand` go down.
+    pub fn fulfill_order(&mut self, id: u64, now: UnixMillis) -> Result<(), StoreError> {
+        let order = self
+            .orders
+            .get(&id)
+            .ok_or(StoreError::Unknown("order"))?
+            .clone();
+        if order.cancelled_at.is_some() {
+            return Err(StoreError::Invalid(
+                "a cancelled order cannot be fulfilled".into(),
+            ));
+        }
+        for line in order
+            .line_items
+            .iter()
+            .filter(|l| l.fulfillable_quantity > 0)
+        {
+            let q = line.fulfillable_quantity;
+            self.adjust_level(
+                line.inventory_item_id,
+                order.location_id,
+                &[(COMMITTED, -q), (ON_HAND, -q)],
+                now,
+            );
+        }
+        if let Some(o) = self.orders.get_mut(&id) {
+            o.line_items
+                .iter_mut()
+                .for_each(|l| l.fulfillable_quantity = 0);
+            o.updated_at = now;
+            o.closed_at = Some(now);
+        }
+        self.record("orders/fulfilled", now, format!("gid://shopify/Order/{id}"));
+        self.record("orders/updated", now, format!("gid://shopify/Order/{id}"));
+        Ok(())
+    }
+
+    /// Cancels and restocks the open units: `committed` back to `available`.
+    pub fn cancel_order(&mut self, id: u64, now: UnixMillis) -> Result<(), StoreError> {
+        let order = self
+            .orders
+            .get(&id)
+            .ok_or(StoreError::Unknown("order"))?
+            .clone();
+        if order.cancelled_at.is_some() {
+            return Err(StoreError::Invalid("the order is already cancelled".into()));
+        }
+        for line in order
+            .line_items
+            .iter()
+            .filter(|l| l.fulfillable_quantity > 0)
+        {
+            self.move_quantity(
+                line.inventory_item_id,
+                order.location_id,
+                COMMITTED,
+                AVAILABLE,
+                line.fulfillable_quantity,
+                now,
+            );
+        }
+        if let Some(o) = self.orders.get_mut(&id) {
+            o.line_items
+                .iter_mut()
+                .for_each(|l| l.fulfillable_quantity = 0);
+            o.cancelled_at = Some(now);
+            o.closed_at = Some(now);
+            o.updated_at = now;
+        }
+        self.record("orders/cancelled", now, format!("gid://shopify/Order/{id}"));
+        self.record("orders/updated", now, format!("gid://shopify/Order/{id}"));
+        Ok(())
+    }
+
+    /// Moves `quantity` units between two quantity names at one level (`on_hand` unchanged).
+    fn move_quantity(
+        &mut self,
+        item: u64,
+        location: u64,
+        from: usize,
+        to: usize,
+        quantity: i64,
+        now: UnixMillis,
+    ) {
+        self.adjust_level(item, location, &[(from, -quantity), (to, quantity)], now);
+    }
+
+    /// Applies deltas to one level, bumps timestamps and records `inventory_levels/update`.
+    pub fn adjust_level(
+        &mut self,
+        item_id: u64,
+        location: u64,
+        deltas: &[(usize, i64)],
+        now: UnixMillis,
+    ) {
+        let Some(item) = self.inventory_items.get_mut(&item_id) else {
+            return;
+        };
+        let Some(level) = item.levels.get_mut(&location) else {
+            return;
+        };
+        for &(index, delta) in deltas {
+            if delta != 0 {
+                level.quantities[index] += delta;
+                level.quantity_updated_at[index] = now;
+            }
+        }
+        level.updated_at = now;
+        item.updated_at = now;
+        self.record(
+            "inventory_levels/update",
+            now,
+            format!("gid://shopify/InventoryLevel/{location}?inventory_item_id={item_id}"),
+        );
+    }
+
+    /// A merchant editing a price in the admin; fires `products/update`.
+    pub fn set_price(
+        &mut self,
+        variant_id: u64,
+        price_cents: i64,
+        compare_at_price_cents: Option<i64>,
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
+        if price_cents < 0 {
+            return Err(StoreError::Invalid(
+                "Price must be greater than or equal to 0".into(),
+            ));
+        }
+        let variant = self
+            .variants
+            .get_mut(&variant_id)
+            .ok_or(StoreError::Unknown("variant"))?;
+        variant.price_cents = price_cents;
+        variant.compare_at_price_cents = compare_at_price_cents;
+        variant.updated_at = now;
+        let product_id = variant.product_id;
+        if let Some(p) = self.products.get_mut(&product_id) {
+            p.updated_at = now;
+        }
+        self.record(
+            "products/update",
+            now,
+            format!("gid://shopify/Product/{product_id}"),
+        );
+        Ok(())
     }
 
     pub fn shop(&self) -> &Shop {

@@ -630,6 +630,11 @@ fn apply(
     }
     level.updated_at = now;
     item.updated_at = now;
+    store.record(
+        "inventory_levels/update",
+        now,
+        super::resolve::level_gid(row.location, row.item),
+    );
 }
 
 fn next_group_id(store: &mut Store) -> u64 {

@@ -15,8 +15,8 @@ use super::{FieldFailure, RequestScratch};
 use crate::clock::format_rfc3339;
 use crate::cost::field_key;
 use crate::store::{
-    InventoryItem, InventoryLevel, Location, Product, QUANTITY_NAMES, Store, Variant, money,
-    quantity_index,
+    InventoryItem, InventoryLevel, LineItem, Location, Order, Product, QUANTITY_NAMES, Store,
+    Variant, money, quantity_index,
 };
 
 type Resolved<'a> = Result<ResolvedValue<'a>, FieldError>;
@@ -200,6 +200,16 @@ impl ObjectValue for Root<'_> {
                 });
                 count(info, matching.len())
             }
+            "orders" => orders(ctx, info),
+            "order" => Ok(ResolvedValue::nullable_object(node_by_id(
+                ctx,
+                arg_str(info, "id").unwrap_or_default(),
+                "Order",
+            ))),
+            "ordersCount" => {
+                let matching = searched(ctx, info, store.orders.values().collect(), OrderSearch);
+                count(info, matching.len())
+            }
             "locationsCount" => {
                 let matching = searched(ctx, info, store.locations.values().collect(), |l| {
                     LocationSearch(l)
@@ -244,6 +254,13 @@ pub fn node_by_id<'s>(ctx: Ctx<'s>, id: &str, expected: &str) -> Option<Obj<'s>>
             let level = item.levels.get(&n)?;
             Some(Obj::Level(ctx, item, level))
         }
+        "Order" => store.orders.get(&n).map(|o| Obj::Order(ctx, o)),
+        "LineItem" => store.orders.values().find_map(|o| {
+            o.line_items
+                .iter()
+                .find(|l| l.id == n)
+                .map(|l| Obj::LineItem(ctx, l))
+        }),
         "Shop" if n == store.shop().id => Some(Obj::Shop(ctx)),
         _ => None,
     }
@@ -475,6 +492,67 @@ fn levels<'s>(
     connection(ctx, info, rows)
 }
 
+fn orders<'s>(ctx: Ctx<'s>, info: &ResolveInfo<'_>) -> Resolved<'s> {
+    let all: Vec<&Order> = ctx.store.orders.values().collect();
+    let matching = searched(ctx, info, all, OrderSearch);
+    let key = sort_key(info, "PROCESSED_AT");
+    let rows = matching
+        .into_iter()
+        .map(|o| Row {
+            id: o.id,
+            sort: match key {
+                "UPDATED_AT" => SortValue::Int(o.updated_at),
+                "CREATED_AT" => SortValue::Int(o.created_at),
+                "ORDER_NUMBER" => SortValue::Int(o.number as i64),
+                "TOTAL_PRICE" | "CURRENT_TOTAL_PRICE" => SortValue::Int(o.total_cents()),
+                "TOTAL_ITEMS_QUANTITY" => {
+                    SortValue::Int(o.line_items.iter().map(|l| l.quantity).sum())
+                }
+                "FULFILLMENT_STATUS" => SortValue::Text(o.fulfillment_status().to_owned()),
+                "ID" | "RELEVANCE" => SortValue::Int(o.id as i64),
+                _ => SortValue::Int(o.processed_at),
+            },
+            node: Obj::Order(ctx, o),
+        })
+        .collect();
+    connection(ctx, info, rows)
+}
+
+struct OrderSearch<'s>(&'s Order);
+
+impl Searchable for OrderSearch<'_> {
+    fn field(&self, name: &str) -> Option<FieldValue> {
+        let o = self.0;
+        Some(match name {
+            "id" => FieldValue::Number(o.id as i64),
+            "name" => FieldValue::Text(o.name()),
+            "sku" => FieldValue::Texts(o.line_items.iter().map(|l| l.sku.clone()).collect()),
+            "status" => FieldValue::Texts(vec![
+                if o.closed_at.is_some() {
+                    "closed"
+                } else {
+                    "open"
+                }
+                .to_owned(),
+                if o.cancelled_at.is_some() {
+                    "cancelled"
+                } else {
+                    "not_cancelled"
+                }
+                .to_owned(),
+            ]),
+            "fulfillment_status" => FieldValue::Text(o.fulfillment_status().to_lowercase()),
+            "created_at" => FieldValue::Time(o.created_at),
+            "updated_at" => FieldValue::Time(o.updated_at),
+            "processed_at" => FieldValue::Time(o.processed_at),
+            _ => return None,
+        })
+    }
+    fn text(&self) -> String {
+        self.0.name()
+    }
+}
+
 struct ProductSearch<'s>(&'s Store, &'s Product);
 struct VariantSearch<'s>(&'s Variant);
 struct ItemSearch<'s>(&'s InventoryItem);
@@ -612,6 +690,9 @@ pub enum Obj<'s> {
     },
     Outcome(Ctx<'s>, &'s Outcome),
     Group(Ctx<'s>, &'s Group),
+    Order(Ctx<'s>, &'s Order),
+    LineItem(Ctx<'s>, &'s LineItem),
+    MoneyBag(i64, &'s str),
     Change(Ctx<'s>, &'s Change),
     UserError(&'s UserError, &'static str),
 }
@@ -636,6 +717,9 @@ impl ObjectValue for Obj<'_> {
             Obj::PageInfo { .. } => "PageInfo",
             Obj::Outcome(_, outcome) => outcome.type_name(),
             Obj::Group(..) => "InventoryAdjustmentGroup",
+            Obj::Order(..) => "Order",
+            Obj::LineItem(..) => "LineItem",
+            Obj::MoneyBag(..) => "MoneyBag",
             Obj::Change(..) => "InventoryChange",
             Obj::UserError(_, type_name) => type_name,
         }
@@ -744,6 +828,12 @@ impl ObjectValue for Obj<'_> {
             },
             Obj::Outcome(ctx, outcome) => outcome.resolve(*ctx, info),
             Obj::Group(ctx, group) => group_field(*ctx, group, info),
+            Obj::Order(ctx, order) => order_field(*ctx, order, info),
+            Obj::LineItem(ctx, line) => line_item_field(*ctx, line, info),
+            Obj::MoneyBag(cents, currency) => match field {
+                "shopMoney" | "presentmentMoney" => object(Obj::Money(*cents, currency)),
+                _ => Err(unsupported("MoneyBag", info)),
+            },
             Obj::Change(ctx, change) => match field {
                 "name" => leaf(change.name),
                 "delta" => leaf(change.delta),
@@ -776,6 +866,88 @@ impl ObjectValue for Obj<'_> {
                 _ => Err(unsupported(type_name, info)),
             },
         }
+    }
+}
+
+fn order_field<'a>(ctx: Ctx<'a>, o: &'a Order, info: &'a ResolveInfo<'a>) -> Resolved<'a> {
+    let currency = ctx.store.shop().currency_code.as_str();
+    match info.field_name() {
+        "id" => leaf(gid("Order", o.id)),
+        "legacyResourceId" => leaf(o.id.to_string()),
+        "name" => leaf(o.name()),
+        "number" => leaf(o.number as i64),
+        "createdAt" => time(o.created_at),
+        "updatedAt" => time(o.updated_at),
+        "processedAt" => time(o.processed_at),
+        "cancelledAt" => leaf(o.cancelled_at.map(format_rfc3339)),
+        "closedAt" => leaf(o.closed_at.map(format_rfc3339)),
+        "closed" => leaf(o.closed_at.is_some()),
+        "cancelReason" => leaf(o.cancelled_at.map(|_| "OTHER")),
+        "displayFinancialStatus" => leaf("PAID"),
+        "displayFulfillmentStatus" => leaf(o.fulfillment_status()),
+        "fullyPaid" => leaf(true),
+        "currencyCode" | "presentmentCurrencyCode" => leaf(currency),
+        "test" => leaf(false),
+        "totalPriceSet"
+        | "currentTotalPriceSet"
+        | "subtotalPriceSet"
+        | "currentSubtotalPriceSet" => object(Obj::MoneyBag(o.total_cents(), currency)),
+        "subtotalLineItemsQuantity" | "currentSubtotalLineItemsQuantity" => {
+            leaf(o.line_items.iter().map(|l| l.quantity).sum::<i64>())
+        }
+        "physicalLocation" => match ctx.store.locations.get(&o.location_id) {
+            Some(l) => object(Obj::Location(ctx, l)),
+            None => leaf(JsonValue::Null),
+        },
+        "lineItems" => {
+            let rows = o
+                .line_items
+                .iter()
+                .map(|l| Row {
+                    id: l.id,
+                    sort: SortValue::Int(l.id as i64),
+                    node: Obj::LineItem(ctx, l),
+                })
+                .collect();
+            connection(ctx, info, rows)
+        }
+        _ => Err(unsupported("Order", info)),
+    }
+}
+
+fn line_item_field<'a>(ctx: Ctx<'a>, l: &'a LineItem, info: &'a ResolveInfo<'a>) -> Resolved<'a> {
+    let store = ctx.store;
+    let currency = store.shop().currency_code.as_str();
+    match info.field_name() {
+        "id" => leaf(gid("LineItem", l.id)),
+        "sku" => leaf(l.sku.clone()),
+        "title" => leaf(l.title.clone()),
+        "name" => leaf(format!("{} - {}", l.title, l.variant_title)),
+        "variantTitle" => leaf(l.variant_title.clone()),
+        "quantity" => leaf(l.quantity),
+        "currentQuantity" | "refundableQuantity" => leaf(l.quantity),
+        "unfulfilledQuantity" | "fulfillableQuantity" => leaf(l.fulfillable_quantity),
+        "requiresShipping" | "taxable" | "restockable" | "canRestock" => leaf(true),
+        "isGiftCard" => leaf(false),
+        "originalUnitPriceSet" | "discountedUnitPriceSet" => {
+            object(Obj::MoneyBag(l.price_cents, currency))
+        }
+        "originalTotalSet" | "discountedTotalSet" => {
+            object(Obj::MoneyBag(l.price_cents * l.quantity, currency))
+        }
+        "variant" => Ok(ResolvedValue::nullable_object(
+            store
+                .variants
+                .get(&l.variant_id)
+                .map(|v| Obj::Variant(ctx, v)),
+        )),
+        "product" => Ok(ResolvedValue::nullable_object(
+            store
+                .products
+                .get(&l.product_id)
+                .map(|p| Obj::Product(ctx, p)),
+        )),
+        _ => Err(unsupported("LineItem", info)),
     }
 }
 
