@@ -5,9 +5,13 @@
 //! every behaviour a store owner relies on is testable headless, against the simulator.
 //! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
 
+pub mod cache;
 pub mod credentials;
+pub mod events;
 
+pub use cache::{Cache, CacheError};
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
+pub use events::{Attention, EngineEvent, Events, SyncKind};
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
 pub use shelfsync_shopify::Secret;
 
