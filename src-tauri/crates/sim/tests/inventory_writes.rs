@@ -331,9 +331,11 @@ async fn user_error_table() {
         .iter()
         .map(|e| e["code"].as_str().unwrap())
         .collect();
+    // Both rows of the repeated pair are reported, as in the capture.
     assert_eq!(
         codes,
         vec![
+            "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
             "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
             "INVALID_QUANTITY_NEGATIVE"
         ]

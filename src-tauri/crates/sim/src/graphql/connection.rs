@@ -25,8 +25,20 @@ pub struct Page {
     pub has_previous_page: bool,
 }
 
-/// Picks the page out of `ids` (already filtered, sorted and reversed as requested).
-pub fn paginate(ids: &[u64], args: &PageArgs) -> Result<Page, FieldFailure> {
+/// Where a cursor falls in the ordered rows: `after` asks for the index of the first row
+/// strictly after the cursor's key, otherwise of the first row at or after it.
+pub type Locate<'a> = dyn Fn(&CursorKey, bool) -> usize + 'a;
+
+/// What a cursor encodes: the last row's id and sort value (keyset pagination, as Shopify's
+/// cursors do, so a cursor stays usable when its row has since been deleted or changed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorKey {
+    pub id: u64,
+    pub value: String,
+}
+
+/// Picks the page out of `len` rows (already filtered, sorted and reversed as requested).
+pub fn paginate(len: usize, args: &PageArgs, locate: &Locate<'_>) -> Result<Page, FieldFailure> {
     if args.first.is_none() && args.last.is_none() {
         return Err(FieldFailure::bad_request(
             "you must provide one of first or last",
@@ -46,21 +58,17 @@ pub fn paginate(ids: &[u64], args: &PageArgs) -> Result<Page, FieldFailure> {
             }
         }
     }
-    let position = |cursor: &str| -> Result<usize, FieldFailure> {
-        let id = decode_cursor(cursor).ok_or_else(|| {
-            FieldFailure::bad_request("Invalid cursor for current pagination sort.")
-        })?;
-        ids.iter()
-            .position(|x| *x == id)
+    let key = |cursor: &str| {
+        decode_cursor(cursor)
             .ok_or_else(|| FieldFailure::bad_request("Invalid cursor for current pagination sort."))
     };
     let mut start = 0;
-    let mut end = ids.len();
+    let mut end = len;
     if let Some(after) = &args.after {
-        start = position(after)? + 1;
+        start = locate(&key(after)?, true).min(len);
     }
     if let Some(before) = &args.before {
-        end = position(before)?.max(start);
+        end = locate(&key(before)?, false).min(len).max(start);
     }
     let (mut from, mut to) = (start, end.max(start));
     if let Some(first) = args.first {
@@ -70,7 +78,7 @@ pub fn paginate(ids: &[u64], args: &PageArgs) -> Result<Page, FieldFailure> {
         from = from.max(to.saturating_sub(last as usize));
     }
     Ok(Page {
-        has_next_page: to < ids.len(),
+        has_next_page: to < len,
         has_previous_page: from > 0,
         range: from..to,
     })
@@ -81,10 +89,16 @@ pub fn encode_cursor(id: u64, sort_value: &str) -> String {
     base64_encode(json.to_string().as_bytes())
 }
 
-pub fn decode_cursor(cursor: &str) -> Option<u64> {
+pub fn decode_cursor(cursor: &str) -> Option<CursorKey> {
     let bytes = base64_decode(cursor)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("last_id")?.as_u64()
+    let id = value.get("last_id")?.as_u64()?;
+    let value = match value.get("last_value") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    Some(CursorKey { id, value })
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -138,46 +152,82 @@ mod tests {
         }
     }
 
+    /// Rows with ids 1..=n in ascending id order.
+    fn by_id(n: usize) -> impl Fn(&CursorKey, bool) -> usize {
+        move |key: &CursorKey, after: bool| {
+            let ids: Vec<u64> = (1..=n as u64).collect();
+            if after {
+                ids.partition_point(|id| *id <= key.id)
+            } else {
+                ids.partition_point(|id| *id < key.id)
+            }
+        }
+    }
+
     #[test]
     fn cursor_round_trips_and_matches_shopify_shape() {
         // A real cursor from the locations-catalog capture.
         let real = "eyJsYXN0X2lkIjo2ODUwOTE3MTk0NSwibGFzdF92YWx1ZSI6IjEwMyBvc3Npbmd0b24ifQ==";
-        assert_eq!(decode_cursor(real), Some(68_509_171_945));
-        let ours = encode_cursor(68_509_171_945, "103 ossington");
-        assert_eq!(ours, real);
+        let key = decode_cursor(real).unwrap();
+        assert_eq!(key.id, 68_509_171_945);
+        assert_eq!(key.value, "103 ossington");
+        assert_eq!(encode_cursor(68_509_171_945, "103 ossington"), real);
     }
 
     #[test]
     fn pages_forward_and_backward() {
-        let ids: Vec<u64> = (1..=10).collect();
-        let p = paginate(&ids, &args(Some(3), None)).unwrap();
+        let locate = by_id(10);
+        let p = paginate(10, &args(Some(3), None), &locate).unwrap();
         assert_eq!(p.range, 0..3);
         assert!(p.has_next_page && !p.has_previous_page);
         let after = PageArgs {
             after: Some(encode_cursor(3, "")),
             ..args(Some(3), None)
         };
-        assert_eq!(paginate(&ids, &after).unwrap().range, 3..6);
-        let p = paginate(&ids, &args(None, Some(4))).unwrap();
+        assert_eq!(paginate(10, &after, &locate).unwrap().range, 3..6);
+        let p = paginate(10, &args(None, Some(4)), &locate).unwrap();
         assert_eq!(p.range, 6..10);
         assert!(!p.has_next_page && p.has_previous_page);
         let before = PageArgs {
             before: Some(encode_cursor(7, "")),
             ..args(None, Some(2))
         };
-        assert_eq!(paginate(&ids, &before).unwrap().range, 4..6);
+        assert_eq!(paginate(10, &before, &locate).unwrap().range, 4..6);
+    }
+
+    #[test]
+    fn cursor_of_a_vanished_row_still_pages_on() {
+        // Rows 1..=10; the cursor names id 3 even if that row is gone: continue after it.
+        let locate = |key: &CursorKey, after: bool| {
+            let ids: Vec<u64> = vec![1, 2, 4, 5];
+            if after {
+                ids.partition_point(|id| *id <= key.id)
+            } else {
+                ids.partition_point(|id| *id < key.id)
+            }
+        };
+        let after = PageArgs {
+            after: Some(encode_cursor(3, "")),
+            ..args(Some(5), None)
+        };
+        assert_eq!(paginate(4, &after, &locate).unwrap().range, 2..4);
+        let garbage = PageArgs {
+            after: Some("not a cursor".into()),
+            ..args(Some(5), None)
+        };
+        assert!(paginate(4, &garbage, &locate).is_err());
     }
 
     #[test]
     fn enforces_limits() {
-        let ids: Vec<u64> = (1..=3).collect();
-        let e = paginate(&ids, &args(Some(251), None)).unwrap_err();
+        let locate = by_id(3);
+        let e = paginate(3, &args(Some(251), None), &locate).unwrap_err();
         assert!(
             e.message.starts_with("first cannot exceed 250."),
             "{}",
             e.message
         );
-        assert!(paginate(&ids, &args(None, None)).is_err());
-        assert!(paginate(&ids, &args(Some(250), None)).is_ok());
+        assert!(paginate(3, &args(None, None), &locate).is_err());
+        assert!(paginate(3, &args(Some(250), None), &locate).is_ok());
     }
 }

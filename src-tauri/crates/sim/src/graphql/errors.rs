@@ -258,7 +258,7 @@ pub fn from_validation(text: &str, problems: &[ValidationError]) -> Vec<JsonValu
         Ok(d) => d,
         Err(with_errors) => with_errors.partial,
     };
-    problems
+    let mut errors: Vec<JsonValue> = problems
         .iter()
         .map(|p| {
             let place = p
@@ -267,7 +267,182 @@ pub fn from_validation(text: &str, problems: &[ValidationError]) -> Vec<JsonValu
                 .unwrap_or_default();
             shape(p, place)
         })
+        .collect();
+    errors.extend(unused_through_unknown_arguments(&document, text, problems));
+    drop_echoes_of_bad_literals(errors)
+}
+
+/// graphql-ruby reports a bad literal once; apollo-compiler also reports the required argument or
+/// input field it could not accept as "missing". Those echoes are dropped.
+fn drop_echoes_of_bad_literals(errors: Vec<JsonValue>) -> Vec<JsonValue> {
+    let path = |e: &JsonValue| -> Vec<String> {
+        e.get("path")
+            .and_then(|p| p.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let code = |e: &JsonValue| {
+        e.get("extensions")
+            .and_then(|x| x.get("code"))
+            .and_then(|c| c.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let literal_paths: Vec<Vec<String>> = errors
+        .iter()
+        .filter(|e| code(e) == "argumentLiteralsIncompatible")
+        .map(path)
+        .collect();
+    errors
+        .into_iter()
+        .filter(|e| {
+            let c = code(e);
+            let missing =
+                c == "missingRequiredArguments" || c == "missingRequiredInputObjectAttribute";
+            !(missing && literal_paths.iter().any(|lp| lp.starts_with(&path(e))))
+        })
         .collect()
+}
+
+/// A variable whose only use is in an argument the field does not accept counts as unused for
+/// graphql-ruby (captured: `argumentNotAccepted` plus `variableNotUsed`); apollo-compiler counts it
+/// as used. Adds the missing `variableNotUsed` errors.
+fn unused_through_unknown_arguments(
+    document: &ast::Document,
+    text: &str,
+    problems: &[ValidationError],
+) -> Vec<JsonValue> {
+    let unknown_offsets: Vec<usize> = problems
+        .iter()
+        .filter(|p| p.kind == "UndefinedArgument")
+        .filter_map(|p| p.offset)
+        .collect();
+    if unknown_offsets.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for definition in &document.definitions {
+        let Definition::OperationDefinition(op) = definition else {
+            continue;
+        };
+        let mut used = Vec::new();
+        let mut in_unknown = Vec::new();
+        collect_variable_uses(
+            &op.selection_set,
+            document,
+            &unknown_offsets,
+            &mut used,
+            &mut in_unknown,
+            0,
+        );
+        let label = match &op.name {
+            Some(name) => format!("{} {name}", op.operation_type.name()),
+            None => op.operation_type.name().to_owned(),
+        };
+        let op_name = op
+            .name
+            .as_ref()
+            .map_or("anonymous".to_owned(), |n| n.to_string());
+        for variable in &op.variables {
+            let name = variable.name.to_string();
+            if in_unknown.contains(&name) && !used.contains(&name) {
+                let position = op.location().and_then(|l| position_of(text, l.offset()));
+                out.push(error(
+                    format!("Variable ${name} is declared by {op_name} but not used"),
+                    position,
+                    Some(vec![label.clone()]),
+                    "variableNotUsed",
+                    vec![("variableName", JsonValue::from(name))],
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn collect_variable_uses(
+    selections: &[Selection],
+    document: &ast::Document,
+    unknown_offsets: &[usize],
+    used: &mut Vec<String>,
+    in_unknown: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > 64 {
+        return;
+    }
+    fn values(value: &ast::Value, out: &mut Vec<String>) {
+        match value {
+            ast::Value::Variable(name) => out.push(name.to_string()),
+            ast::Value::List(items) => items.iter().for_each(|v| values(v, out)),
+            ast::Value::Object(fields) => fields.iter().for_each(|(_, v)| values(v, out)),
+            _ => {}
+        }
+    }
+    let directive_uses = |directives: &ast::DirectiveList, used: &mut Vec<String>| {
+        for d in directives.iter() {
+            for a in &d.arguments {
+                values(&a.value, used);
+            }
+        }
+    };
+    for selection in selections {
+        match selection {
+            Selection::Field(field) => {
+                for argument in &field.arguments {
+                    let unknown = argument
+                        .location()
+                        .is_some_and(|l| unknown_offsets.contains(&l.offset()));
+                    if unknown {
+                        values(&argument.value, in_unknown);
+                    } else {
+                        values(&argument.value, used);
+                    }
+                }
+                directive_uses(&field.directives, used);
+                collect_variable_uses(
+                    &field.selection_set,
+                    document,
+                    unknown_offsets,
+                    used,
+                    in_unknown,
+                    depth + 1,
+                );
+            }
+            Selection::InlineFragment(inline) => {
+                directive_uses(&inline.directives, used);
+                collect_variable_uses(
+                    &inline.selection_set,
+                    document,
+                    unknown_offsets,
+                    used,
+                    in_unknown,
+                    depth + 1,
+                );
+            }
+            Selection::FragmentSpread(spread) => {
+                directive_uses(&spread.directives, used);
+                for definition in &document.definitions {
+                    if let Definition::FragmentDefinition(f) = definition
+                        && f.name == spread.fragment_name
+                    {
+                        collect_variable_uses(
+                            &f.selection_set,
+                            document,
+                            unknown_offsets,
+                            used,
+                            in_unknown,
+                            depth + 1,
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn shape(p: &ValidationError, place: Place) -> JsonValue {

@@ -19,7 +19,7 @@
 //! 7. apply: `available` and the unavailable states move `on_hand` by the same delta, `on_hand`
 //!    moves `available`; the group lists every changed quantity with `quantityAfterChange: null`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use apollo_compiler::ExecutableDocument;
 use apollo_compiler::ast::Value;
@@ -483,7 +483,20 @@ fn rows_checks(
     errors: &mut Vec<UserError>,
 ) -> Vec<Row> {
     let mut out = Vec::new();
-    let mut seen = HashSet::new();
+    let pair = |row: &JsonValue| {
+        (
+            row.get("inventoryItemId")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            row.get("locationId")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+        )
+    };
+    let mut pair_counts: HashMap<(Option<String>, Option<String>), usize> = HashMap::new();
+    for row in rows {
+        *pair_counts.entry(pair(row)).or_default() += 1;
+    }
     for (i, row) in rows.iter().enumerate() {
         let index = i.to_string();
         let path = |leaf: &str| ["input", rows_key, index.as_str(), leaf].map(str::to_owned);
@@ -529,7 +542,8 @@ fn rows_checks(
                 });
                 ok = false;
             }
-            if !seen.insert((item, location)) {
+            // Every row of a repeated pair is reported (captured: rows 0 and 1 of a pair).
+            if pair_counts.get(&pair(row)).is_some_and(|n| *n > 1) {
                 errors.push(UserError {
                     field: Some(path("locationId").to_vec()),
                     message: "The combination of inventoryItemId and locationId must be unique."
@@ -763,6 +777,17 @@ fn adjust_quantities(
                 _ => {}
             }
         }
+    }
+    let ledgers: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.get("ledgerDocumentUri").and_then(|v| v.as_str()))
+        .collect();
+    if ledgers.windows(2).any(|w| w[0] != w[1]) {
+        errors.push(UserError::new(
+            &["input", "changes"],
+            "All changes must have the same ledger document URI or, in the case of adjusting available, no ledger document URI.",
+            Some("MAX_ONE_LEDGER_DOCUMENT"),
+        ));
     }
     let Some(index) = index.filter(|_| errors.is_empty()) else {
         return Err(errors);

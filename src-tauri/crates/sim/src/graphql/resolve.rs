@@ -8,7 +8,7 @@
 use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedValue};
 use apollo_compiler::response::JsonValue;
 
-use super::connection::{PageArgs, encode_cursor, paginate};
+use super::connection::{CursorKey, PageArgs, encode_cursor, paginate};
 use super::mutations::{Change, Group, Outcome, Outcomes, UserError};
 use super::search::{self, FieldValue, Searchable};
 use super::{FieldFailure, RequestScratch};
@@ -338,8 +338,28 @@ fn connection<'s>(ctx: Ctx<'s>, info: &ResolveInfo<'_>, mut rows: Vec<Row<'s>>) 
     if args.reverse {
         rows.reverse();
     }
-    let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
-    let page = paginate(&ids, &args).map_err(FieldError::from)?;
+    let reverse = args.reverse;
+    let locate = |key: &CursorKey, after: bool| -> usize {
+        let cursor_sort = match rows.first().map(|r| &r.sort) {
+            Some(SortValue::Int(_)) => SortValue::Int(key.value.parse().unwrap_or(i64::MIN)),
+            _ => SortValue::Text(key.value.clone()),
+        };
+        let cursor = (cursor_sort, key.id);
+        let row_key = |r: &Row<'_>| (r.sort.clone(), r.id);
+        let cmp = |r: &Row<'_>| {
+            row_key(r)
+                .partial_cmp(&cursor)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
+        use std::cmp::Ordering::{Greater, Less};
+        match (reverse, after) {
+            (false, true) => rows.partition_point(|r| cmp(r) != Greater),
+            (false, false) => rows.partition_point(|r| cmp(r) == Less),
+            (true, true) => rows.partition_point(|r| cmp(r) != Less),
+            (true, false) => rows.partition_point(|r| cmp(r) == Greater),
+        }
+    };
+    let page = paginate(rows.len(), &args, &locate).map_err(FieldError::from)?;
     let items: Vec<(String, Obj<'s>)> = rows
         .drain(page.range.clone())
         .map(|r| (encode_cursor(r.id, &r.sort.cursor_text()), r.node))
