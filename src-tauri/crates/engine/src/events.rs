@@ -24,7 +24,11 @@ pub enum SyncKind {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Attention {
     /// A job failed after its retries and waits for retry or discard.
-    JobFailed { job_id: i64, what: String, error: String },
+    JobFailed {
+        job_id: i64,
+        what: String,
+        error: String,
+    },
     /// The store refused the credentials: connect it again.
     Reconnect { reason: String },
 }

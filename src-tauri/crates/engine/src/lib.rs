@@ -8,12 +8,14 @@
 pub mod cache;
 pub mod credentials;
 pub mod events;
+pub mod sync;
 
 pub use cache::{Cache, CacheError};
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 pub use events::{Attention, EngineEvent, Events, SyncKind};
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
 pub use shelfsync_shopify::Secret;
+pub use sync::{SyncError, SyncReport, Syncer};
 
 /// The engine's version, shown in the UI's About line and in `shelfsync --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

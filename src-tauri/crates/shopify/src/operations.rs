@@ -33,6 +33,8 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (ShopInfo::NAME, ShopInfo::DOCUMENT),
     (Locations::NAME, Locations::DOCUMENT),
     (VariantsPage::NAME, VariantsPage::DOCUMENT),
+    (LocationLevels::NAME, LocationLevels::DOCUMENT),
+    (VariantCount::NAME, VariantCount::DOCUMENT),
 ];
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -150,10 +152,15 @@ pub struct VariantNode {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct ProductRef {
     pub id: String,
     pub title: String,
     pub handle: String,
+    pub status: String,
+    pub vendor: Option<String>,
+    pub product_type: Option<String>,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -198,4 +205,75 @@ impl Operation for VariantsPage {
         // Generous until Shopify reports the real requested cost.
         20.0 + f64::from(v.first.min(250)) / 2.0
     }
+}
+
+/// One page of the inventory levels at one location changed since a time: the incremental
+/// sync of stock. Selling and stock edits move a level's `updatedAt`, not the variant's.
+pub struct LocationLevels;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationLevelsVariables {
+    pub location: String,
+    pub first: u32,
+    pub after: Option<String>,
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocationLevelsData {
+    pub location: Option<LocationWithLevels>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationWithLevels {
+    pub id: String,
+    pub inventory_levels: LevelPage,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelPage {
+    pub nodes: Vec<LocatedLevel>,
+    pub page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LocatedLevel {
+    pub updated_at: Option<String>,
+    pub item: IdRef,
+    pub quantities: Vec<NamedQuantity>,
+}
+
+impl Operation for LocationLevels {
+    const NAME: &'static str = "LocationLevels";
+    const DOCUMENT: &'static str = document!("LocationLevels.graphql");
+    type Variables = LocationLevelsVariables;
+    type Data = LocationLevelsData;
+
+    fn estimated_cost(v: &LocationLevelsVariables) -> f64 {
+        10.0 + f64::from(v.first.min(250)) / 5.0
+    }
+}
+
+/// How many variants match a search (for progress totals).
+pub struct VariantCount;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantCountData {
+    pub product_variants_count: Option<Count>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Count {
+    pub count: u64,
+}
+
+impl Operation for VariantCount {
+    const NAME: &'static str = "VariantCount";
+    const DOCUMENT: &'static str = document!("VariantCount.graphql");
+    type Variables = NoVariables;
+    type Data = VariantCountData;
 }

@@ -1,0 +1,168 @@
+//! Sync against the simulator over real HTTP: after a full sync, and after store activity
+//! and an incremental sync, the cache equals the simulator's state field by field.
+
+use serde_json::json;
+use shelfsync_engine::{Cache, Events, SyncKind, Syncer};
+use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
+use shelfsync_store::{Reader, Resource};
+use shopify_sim::store::{QUANTITY_NAMES, money};
+use shopify_sim::{RunningSim, SimConfig};
+
+async fn setup(products: usize) -> (RunningSim, Syncer, tempfile::TempDir) {
+    let sim = shopify_sim::start(SimConfig {
+        products,
+        variants_per_product: 3,
+        locations: 3,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let token = Secret::new(sim.info.admin_token.clone().unwrap());
+    let client = ShopifyClient::new(
+        ClientConfig::new(&sim.info.base_url, Credentials::AdminToken(token)).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("store.db")).await.unwrap();
+    let mut syncer = Syncer::new(client, cache, Events::new());
+    syncer.page_size = 50;
+    (sim, syncer, dir)
+}
+
+/// Compares every variant, price and level of the simulator with the cache.
+fn assert_cache_equals_sim(sim: &RunningSim, reader: &Reader) {
+    let store = sim.state.read_store();
+    let mut levels_checked = 0;
+    for v in store.variants.values() {
+        let cached = reader
+            .variant(v.id as i64)
+            .unwrap()
+            .unwrap_or_else(|| panic!("variant {} ({}) missing from the cache", v.id, v.sku));
+        assert_eq!(
+            cached.sku.as_deref(),
+            Some(v.sku.as_str()),
+            "sku of {}",
+            v.id
+        );
+        assert_eq!(
+            cached.price.as_str(),
+            money(v.price_cents),
+            "price of {}",
+            v.sku
+        );
+        assert_eq!(
+            cached
+                .compare_at_price
+                .as_ref()
+                .map(|m| m.as_str().to_string()),
+            v.compare_at_price_cents.map(money),
+            "compare-at price of {}",
+            v.sku
+        );
+        assert_eq!(cached.inventory_item_id, v.inventory_item_id as i64);
+        let item = &store.inventory_items[&v.inventory_item_id];
+        let cached_levels = reader.levels_for_variant(v.id as i64).unwrap();
+        for (location, level) in &item.levels {
+            let c = cached_levels
+                .iter()
+                .find(|l| l.level.location_id == *location as i64)
+                .unwrap_or_else(|| panic!("level of {} at {location} missing", v.sku));
+            let q = c.level.quantities;
+            let got = [
+                q.available,
+                q.committed,
+                q.damaged,
+                q.incoming,
+                q.on_hand,
+                q.quality_control,
+                q.reserved,
+                q.safety_stock,
+            ];
+            for (i, name) in QUANTITY_NAMES.iter().enumerate() {
+                assert_eq!(
+                    got[i],
+                    Some(level.quantities[i]),
+                    "{name} of {} at {location}",
+                    v.sku
+                );
+            }
+            levels_checked += 1;
+        }
+    }
+    assert!(levels_checked > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_sync_then_incremental_sync_track_the_store() {
+    let (sim, syncer, dir) = setup(40).await;
+    let report = syncer.run(SyncKind::Full).await.unwrap();
+    assert_eq!(report.variants, 120);
+    let path = dir.path().join("store.db");
+    assert_cache_equals_sim(&sim, &Reader::open(&path).unwrap());
+    let reader = Reader::open(&path).unwrap();
+    assert!(reader.watermark(Resource::Products).unwrap().is_some());
+    assert!(
+        reader
+            .watermark(Resource::InventoryLevels)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(reader.locations().unwrap().len(), 3);
+
+    // Store activity: a sale, a merchant's stock edit and a price change.
+    let (variant, item, location) = {
+        let store = sim.state.read_store();
+        let v = store.variants.values().nth(7).unwrap().clone();
+        let item = &store.inventory_items[&v.inventory_item_id];
+        let (loc, level) = item
+            .levels
+            .iter()
+            .find(|(_, l)| l.quantities[0] >= 2)
+            .expect("a level with stock");
+        let _ = level;
+        (v, item.id, *loc)
+    };
+    let http = reqwest::Client::new();
+    let base = &sim.info.base_url;
+    let ok = |r: reqwest::Response| assert!(r.status().is_success(), "{}", r.status());
+    ok(http
+        .post(format!("{base}/_sim/orders"))
+        .json(
+            &json!({"lines": [{"variant_id": variant.id, "quantity": 2}], "location_id": location}),
+        )
+        .send()
+        .await
+        .unwrap());
+    ok(http
+        .post(format!("{base}/_sim/inventory"))
+        .json(&json!({"inventory_item_id": item, "location_id": location, "name": "available", "delta": 5}))
+        .send()
+        .await
+        .unwrap());
+    let other = sim.state.read_store().variants.values().nth(30).unwrap().id;
+    ok(http
+        .post(format!("{base}/_sim/prices"))
+        .json(&json!({"variant_id": other, "price": "99.95", "compare_at_price": null}))
+        .send()
+        .await
+        .unwrap());
+
+    let report = syncer.run(SyncKind::Incremental).await.unwrap();
+    // Only what changed (and the overlap window) is read again, not the whole store.
+    assert!(
+        report.variants < 12,
+        "incremental re-read too much: {report:?}"
+    );
+    assert!(
+        report.levels >= 1 && report.levels < 36,
+        "levels: {report:?}"
+    );
+    assert_cache_equals_sim(&sim, &Reader::open(&path).unwrap());
+    let cached = Reader::open(&path)
+        .unwrap()
+        .variant(other as i64)
+        .unwrap()
+        .unwrap();
+    assert_eq!(cached.price.as_str(), "99.95");
+    sim.stop().await;
+}
