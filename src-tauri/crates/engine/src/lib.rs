@@ -7,11 +7,15 @@
 
 pub mod cache;
 pub mod credentials;
+pub mod engine;
 pub mod events;
 pub mod sync;
 
 pub use cache::{Cache, CacheError};
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
+pub use engine::{
+    AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
+};
 pub use events::{Attention, EngineEvent, Events, SyncKind};
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
 pub use shelfsync_shopify::Secret;

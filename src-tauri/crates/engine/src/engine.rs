@@ -1,0 +1,368 @@
+//! The engine's front door: connect a store, sync it, report its status.
+//!
+//! One [`Engine`] serves one store at a time. What identifies the store (its address, how it
+//! authenticates, the client id) is kept in `profile.json` in the data directory; every
+//! secret goes to the OS keychain and nowhere else. Connecting validates the credentials
+//! against the store *before* anything is saved, so a typo never leaves a half-connected
+//! store behind.
+
+use crate::cache::{Cache, CacheError};
+use crate::credentials::{CredentialError, Keychain, SecretKind, StoreKey};
+use crate::events::{Attention, EngineEvent, Events, SyncKind};
+use crate::sync::{SyncError, SyncReport, Syncer};
+use serde::{Deserialize, Serialize};
+use shelfsync_shopify::operations::{NoVariables, ShopInfo};
+use shelfsync_shopify::{
+    BucketSnapshot, ClientConfig, Clock, Credentials, Secret, ShopifyClient, ShopifyError,
+};
+use shelfsync_store::{CacheCounts, JobCounts, VariantRow, Watermark};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("No store is connected yet. Connect one first.")]
+    NotConnected,
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    #[error(transparent)]
+    Shopify(#[from] ShopifyError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error("Shelfsync could not {action} {path}: {detail}")]
+    Files {
+        action: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
+}
+
+/// How a store authenticates, without the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientCredentials { client_id: String },
+    AdminToken,
+}
+
+/// What `profile.json` holds: enough to reconnect, and no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreProfile {
+    /// A `*.myshopify.com` domain or a base URL (the simulator's).
+    pub address: String,
+    pub auth: AuthMethod,
+    /// The shop's name, for display.
+    pub name: String,
+}
+
+/// Credentials as a person enters them.
+#[derive(Debug, Clone)]
+pub enum ConnectWith {
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
+    AdminToken(Secret),
+}
+
+/// Where the engine keeps its files and how it tells time.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub keychain: Keychain,
+    pub clock: Clock,
+}
+
+/// What `status` reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub store: Option<StoreProfile>,
+    pub token_expires_at: Option<SystemTime>,
+    pub bucket: Option<BucketSnapshot>,
+    pub cache: Option<CacheCounts>,
+    pub queue: Option<JobCounts>,
+    pub watermarks: Vec<Watermark>,
+}
+
+struct Session {
+    profile: StoreProfile,
+    client: ShopifyClient,
+    cache: Cache,
+    syncer: Syncer,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    events: Events,
+    session: Option<Session>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("data_dir", &self.config.data_dir)
+            .field(
+                "connected",
+                &self.session.as_ref().map(|s| &s.profile.address),
+            )
+            .finish()
+    }
+}
+
+const PROFILE_FILE: &str = "profile.json";
+
+impl Engine {
+    /// An engine over `config.data_dir`; no network and no keychain access yet.
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            events: Events::new(),
+            session: None,
+        }
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// The saved profile, if a store was connected before.
+    pub fn saved_profile(&self) -> Result<Option<StoreProfile>, EngineError> {
+        let path = self.config.data_dir.join(PROFILE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| EngineError::Files {
+                    action: "read",
+                    path,
+                    detail: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(EngineError::Files {
+                action: "read",
+                path,
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    fn save_profile(&self, profile: &StoreProfile) -> Result<(), EngineError> {
+        let dir = &self.config.data_dir;
+        let fail = |action, e: &dyn std::fmt::Display| EngineError::Files {
+            action,
+            path: dir.join(PROFILE_FILE),
+            detail: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| fail("create", &e))?;
+        let text = serde_json::to_string_pretty(profile).map_err(|e| fail("write", &e))?;
+        // Write then rename, so a crash never leaves half a profile.
+        let tmp = dir.join(format!("{PROFILE_FILE}.tmp"));
+        std::fs::write(&tmp, text).map_err(|e| fail("write", &e))?;
+        std::fs::rename(&tmp, dir.join(PROFILE_FILE)).map_err(|e| fail("write", &e))
+    }
+
+    /// Checks the credentials against the store, then saves them (secrets to the keychain)
+    /// and opens the store's cache.
+    pub async fn connect(
+        &mut self,
+        address: &str,
+        with: ConnectWith,
+    ) -> Result<StoreProfile, EngineError> {
+        let key = StoreKey::new(address);
+        let (credentials, auth) = match &with {
+            ConnectWith::ClientCredentials {
+                client_id,
+                client_secret,
+            } => (
+                Credentials::ClientCredentials {
+                    client_id: client_id.trim().to_string(),
+                    client_secret: client_secret.clone(),
+                },
+                AuthMethod::ClientCredentials {
+                    client_id: client_id.trim().to_string(),
+                },
+            ),
+            ConnectWith::AdminToken(token) => (
+                Credentials::AdminToken(token.clone()),
+                AuthMethod::AdminToken,
+            ),
+        };
+        let client = self.client(address, credentials)?;
+        let shop = client.execute::<ShopInfo>(&NoVariables {}).await?.shop;
+
+        let keychain = &self.config.keychain;
+        match &with {
+            ConnectWith::ClientCredentials { client_secret, .. } => {
+                keychain
+                    .set(&key, SecretKind::ClientSecret, client_secret)
+                    .await?;
+                keychain.delete(&key, SecretKind::AdminToken).await?;
+            }
+            ConnectWith::AdminToken(token) => {
+                keychain.set(&key, SecretKind::AdminToken, token).await?;
+                keychain.delete(&key, SecretKind::ClientSecret).await?;
+            }
+        }
+        let profile = StoreProfile {
+            address: key.as_str().to_string(),
+            auth,
+            name: shop.name,
+        };
+        self.save_profile(&profile)?;
+        self.open_session(profile.clone(), client).await?;
+        Ok(profile)
+    }
+
+    /// Reconnects the saved store with the secrets from the keychain (no network yet).
+    pub async fn resume(&mut self) -> Result<StoreProfile, EngineError> {
+        let profile = self.saved_profile()?.ok_or(EngineError::NotConnected)?;
+        let key = StoreKey::new(&profile.address);
+        let keychain = &self.config.keychain;
+        let credentials = match &profile.auth {
+            AuthMethod::ClientCredentials { client_id } => Credentials::ClientCredentials {
+                client_id: client_id.clone(),
+                client_secret: keychain.get(&key, SecretKind::ClientSecret).await?,
+            },
+            AuthMethod::AdminToken => {
+                Credentials::AdminToken(keychain.get(&key, SecretKind::AdminToken).await?)
+            }
+        };
+        let client = self.client(&profile.address, credentials)?;
+        self.open_session(profile.clone(), client).await?;
+        Ok(profile)
+    }
+
+    /// Forgets the store: its secrets leave the keychain; the cache file stays.
+    pub async fn disconnect(&mut self) -> Result<(), EngineError> {
+        if let Some(profile) = self.saved_profile()? {
+            self.config
+                .keychain
+                .forget_store(&StoreKey::new(&profile.address))
+                .await?;
+            let path = self.config.data_dir.join(PROFILE_FILE);
+            std::fs::remove_file(&path).map_err(|e| EngineError::Files {
+                action: "remove",
+                path,
+                detail: e.to_string(),
+            })?;
+        }
+        self.session = None;
+        Ok(())
+    }
+
+    fn client(
+        &self,
+        address: &str,
+        credentials: Credentials,
+    ) -> Result<ShopifyClient, EngineError> {
+        let mut config = ClientConfig::new(address, credentials)?;
+        config.clock = self.config.clock.clone();
+        Ok(ShopifyClient::new(config)?)
+    }
+
+    async fn open_session(
+        &mut self,
+        profile: StoreProfile,
+        client: ShopifyClient,
+    ) -> Result<(), EngineError> {
+        let file = shelfsync_store::store_file_name(&profile.address).map_err(CacheError::from)?;
+        let cache = Cache::open(self.config.data_dir.join(file)).await?;
+        let syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
+        self.forward_bucket(&client);
+        self.session = Some(Session {
+            profile,
+            client,
+            cache,
+            syncer,
+        });
+        Ok(())
+    }
+
+    /// Publishes every bucket change as an event, for as long as the client lives.
+    fn forward_bucket(&self, client: &ShopifyClient) {
+        let mut rx = client.bucket();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let bucket = *rx.borrow_and_update();
+                events.publish(EngineEvent::Bucket { bucket });
+            }
+        });
+    }
+
+    fn session(&self) -> Result<&Session, EngineError> {
+        self.session.as_ref().ok_or(EngineError::NotConnected)
+    }
+
+    pub fn cache(&self) -> Result<&Cache, EngineError> {
+        Ok(&self.session()?.cache)
+    }
+
+    pub fn profile(&self) -> Option<&StoreProfile> {
+        self.session.as_ref().map(|s| &s.profile)
+    }
+
+    /// Runs a sync now. A refused credential raises a "reconnect" attention event.
+    pub async fn sync(&self, kind: SyncKind) -> Result<SyncReport, EngineError> {
+        let session = self.session()?;
+        match session.syncer.run(kind).await {
+            Ok(report) => Ok(report),
+            Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
+                self.events.publish(EngineEvent::Attention {
+                    attention: Attention::Reconnect {
+                        reason: err.to_string(),
+                    },
+                });
+                Err(err.into())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Variants whose SKU or title starts with `query`.
+    pub async fn search_inventory(
+        &self,
+        query: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<VariantRow>, EngineError> {
+        let q = query.to_string();
+        Ok(self
+            .session()?
+            .cache
+            .read(move |r| r.search_variants(&q, limit, offset))
+            .await?)
+    }
+
+    pub async fn status(&self) -> Result<Status, EngineError> {
+        let Some(session) = &self.session else {
+            return Ok(Status {
+                store: self.saved_profile()?,
+                token_expires_at: None,
+                bucket: None,
+                cache: None,
+                queue: None,
+                watermarks: Vec::new(),
+            });
+        };
+        let (counts, queue, watermarks) = session
+            .cache
+            .read(|r| Ok((r.counts()?, r.job_counts()?, r.watermarks()?)))
+            .await?;
+        let bucket = session.client.bucket().borrow().to_owned();
+        Ok(Status {
+            store: Some(session.profile.clone()),
+            token_expires_at: session.client.token_expiry(),
+            bucket: (bucket.maximum > 0.0).then_some(bucket),
+            cache: Some(counts),
+            queue: Some(queue),
+            watermarks,
+        })
+    }
+}
