@@ -37,7 +37,11 @@ const SERVED_QUERY_ROOTS: &[&str] = &[
     "ordersCount",
     "locationsCount",
 ];
-const SERVED_MUTATION_ROOTS: &[&str] = &["inventorySetQuantities", "inventoryAdjustQuantities"];
+const SERVED_MUTATION_ROOTS: &[&str] = &[
+    "inventorySetQuantities",
+    "inventoryAdjustQuantities",
+    "productVariantsBulkUpdate",
+];
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/captures")

@@ -3,8 +3,9 @@
 //! (So a payload never observes a later mutation of the same request; Shopify gives no guarantee
 //! either way.)
 //!
-//! Served: `inventorySetQuantities` and `inventoryAdjustQuantities` with the 2026-04+ rules of
-//! FACTS §5, checked in Shopify's order:
+//! Served: `productVariantsBulkUpdate` (prices; see [`update_variants`]), and
+//! `inventorySetQuantities` and `inventoryAdjustQuantities` with the 2026-04+ rules of FACTS §5,
+//! checked in Shopify's order:
 //! 1. more than 250 rows → `MAX_INPUT_SIZE_EXCEEDED`, a request-level error without `data` [I];
 //! 2. a row without the `changeFromQuantity` key → `INVALID_FIELD_ARGUMENTS`, `data.<root>: null`
 //!    (checked before the directive) [C capture];
@@ -80,6 +81,15 @@ pub enum Outcome {
     /// The root field fails with a top-level error and `data.<root>: null`.
     Failed(FieldFailure),
     Inventory(InventoryPayload),
+    VariantsUpdate(VariantsPayload),
+}
+
+/// `ProductVariantsBulkUpdatePayload`.
+#[derive(Debug, Clone)]
+pub struct VariantsPayload {
+    pub product_id: Option<u64>,
+    pub variant_ids: Option<Vec<u64>>,
+    pub user_errors: Vec<UserError>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,9 +126,13 @@ pub struct UserError {
 }
 
 impl UserError {
-    fn new(field: &[&str], message: impl Into<String>, code: Option<&'static str>) -> Self {
+    fn new<S: AsRef<str>>(
+        field: &[S],
+        message: impl Into<String>,
+        code: Option<&'static str>,
+    ) -> Self {
         Self {
-            field: Some(field.iter().map(|s| (*s).to_owned()).collect()),
+            field: Some(field.iter().map(|s| s.as_ref().to_owned()).collect()),
             message: message.into(),
             code,
         }
@@ -130,6 +144,7 @@ impl Outcome {
         match self {
             Outcome::Failed(_) => "Mutation",
             Outcome::Inventory(p) => p.payload_type,
+            Outcome::VariantsUpdate(_) => "ProductVariantsBulkUpdatePayload",
         }
     }
 
@@ -137,7 +152,9 @@ impl Outcome {
     pub fn root<'a>(&'a self, ctx: Ctx<'a>) -> Result<ResolvedValue<'a>, FieldError> {
         match self {
             Outcome::Failed(failure) => Err(failure.clone().into()),
-            Outcome::Inventory(_) => Ok(ResolvedValue::object(Obj::Outcome(ctx, self))),
+            Outcome::Inventory(_) | Outcome::VariantsUpdate(_) => {
+                Ok(ResolvedValue::object(Obj::Outcome(ctx, self)))
+            }
         }
     }
 
@@ -162,6 +179,32 @@ impl Outcome {
                     format!(
                         "shopify-sim does not simulate the field `{}.{other}`",
                         payload.payload_type
+                    ),
+                )
+                .into()),
+            },
+            Outcome::VariantsUpdate(payload) => match info.field_name() {
+                "product" => Ok(ResolvedValue::nullable_object(
+                    payload
+                        .product_id
+                        .and_then(|id| ctx.store.products.get(&id))
+                        .map(|p| Obj::Product(ctx, p)),
+                )),
+                "productVariants" => match &payload.variant_ids {
+                    Some(ids) => Ok(ResolvedValue::list(
+                        ids.iter()
+                            .filter_map(|id| ctx.store.variants.get(id))
+                            .map(move |v| ResolvedValue::object(Obj::Variant(ctx, v))),
+                    )),
+                    None => Ok(ResolvedValue::null()),
+                },
+                "userErrors" => Ok(ResolvedValue::list(payload.user_errors.iter().map(|e| {
+                    ResolvedValue::object(Obj::UserError(e, "ProductVariantsBulkUpdateUserError"))
+                }))),
+                other => Err(FieldFailure::new(
+                    "UNSUPPORTED_BY_SIMULATOR",
+                    format!(
+                        "shopify-sim does not simulate the field `ProductVariantsBulkUpdatePayload.{other}`"
                     ),
                 )
                 .into()),
@@ -194,8 +237,27 @@ pub fn perform(
         let kind = match field.name.as_str() {
             "inventorySetQuantities" => Kind::Set,
             "inventoryAdjustQuantities" => Kind::Adjust,
+            "productVariantsBulkUpdate" => Kind::Variants,
             _ => continue,
         };
+        if kind == Kind::Variants {
+            let argument = |name: &str| {
+                field
+                    .specified_argument_by_name(name)
+                    .map(|v| to_json(v, variables))
+                    .unwrap_or(JsonValue::Null)
+            };
+            let rows = argument("variants").as_array().cloned().unwrap_or_default();
+            if rows.len() > MAX_ROWS {
+                outcomes.request_errors.push(too_many(
+                    field.response_key().as_str(),
+                    &["variants"],
+                    rows.len(),
+                ));
+            }
+            work.push((field, kind, argument("productId"), rows));
+            continue;
+        }
         let input = field
             .specified_argument_by_name("input")
             .map(|v| to_json(v, variables))
@@ -206,27 +268,11 @@ pub fn perform(
             .cloned()
             .unwrap_or_default();
         if rows.len() > MAX_ROWS {
-            let mut error = JsonMap::new();
-            error.insert(
-                "message",
-                format!(
-                    "The input array size of {} is greater than the maximum allowed of {MAX_ROWS}.",
-                    rows.len()
-                )
-                .into(),
-            );
-            error.insert(
-                "path",
-                JsonValue::Array(vec![
-                    field.response_key().as_str().into(),
-                    "input".into(),
-                    kind.rows_key().into(),
-                ]),
-            );
-            let mut extensions = JsonMap::new();
-            extensions.insert("code", "MAX_INPUT_SIZE_EXCEEDED".into());
-            error.insert("extensions", JsonValue::Object(extensions));
-            outcomes.request_errors.push(JsonValue::Object(error));
+            outcomes.request_errors.push(too_many(
+                field.response_key().as_str(),
+                &["input", kind.rows_key()],
+                rows.len(),
+            ));
         }
         work.push((field, kind, input, rows));
     }
@@ -235,10 +281,289 @@ pub fn perform(
         return outcomes;
     }
     for (field, kind, input, rows) in work {
+        if kind == Kind::Variants {
+            let allow_partial = field
+                .specified_argument_by_name("allowPartialUpdates")
+                .map(|v| to_json(v, variables))
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            let outcome = update_variants(store, &input, &rows, allow_partial, now);
+            outcomes.by_field.insert(field_key(field), outcome);
+            continue;
+        }
         let outcome = perform_inventory(store, keys, field, kind, &input, &rows, variables, now);
         outcomes.by_field.insert(field_key(field), outcome);
     }
     outcomes
+}
+
+/// Shopify's `MAX_INPUT_SIZE_EXCEEDED` request error (FACTS §4, modelled [I]).
+fn too_many(root: &str, path: &[&str], size: usize) -> JsonValue {
+    let mut error = JsonMap::new();
+    error.insert(
+        "message",
+        format!(
+            "The input array size of {size} is greater than the maximum allowed of {MAX_ROWS}."
+        )
+        .into(),
+    );
+    let mut full = vec![JsonValue::from(root)];
+    full.extend(path.iter().map(|p| JsonValue::from(*p)));
+    error.insert("path", JsonValue::Array(full));
+    let mut extensions = JsonMap::new();
+    extensions.insert("code", "MAX_INPUT_SIZE_EXCEEDED".into());
+    error.insert("extensions", JsonValue::Object(extensions));
+    JsonValue::Object(error)
+}
+
+/// `ProductVariantsBulkInput` fields the simulator applies; any other field present in the input
+/// fails loudly rather than being dropped.
+const VARIANT_INPUT_FIELDS: [&str; 6] = [
+    "id",
+    "price",
+    "compareAtPrice",
+    "barcode",
+    "inventoryPolicy",
+    "inventoryItem",
+];
+
+/// `productVariantsBulkUpdate` for prices and the few variant fields Shelfsync writes (FACTS §5):
+/// one product per call, all-or-nothing unless `allowPartialUpdates`. Messages from FACTS where
+/// captured ("Product variant does not exist", "At least one variant does not belong to the
+/// product", "Price must be greater than or equal to 0", "Product variant IDs must be unique", the
+/// inventory-quantities text); codes chosen from the schema's enum where not captured.
+fn update_variants(
+    store: &mut Store,
+    product_id: &JsonValue,
+    rows: &[JsonValue],
+    allow_partial: bool,
+    now: UnixMillis,
+) -> Outcome {
+    for row in rows {
+        if let Some(obj) = row.as_object() {
+            if let Some(key) = obj.keys().find(|k| {
+                !VARIANT_INPUT_FIELDS.contains(&k.as_str()) && k.as_str() != "inventoryQuantities"
+            }) {
+                return Outcome::Failed(FieldFailure::new(
+                    "UNSUPPORTED_BY_SIMULATOR",
+                    format!(
+                        "shopify-sim does not simulate the input field `ProductVariantsBulkInput.{}`",
+                        key.as_str()
+                    ),
+                ));
+            }
+            if let Some(item) = obj.get("inventoryItem").and_then(|v| v.as_object())
+                && let Some(key) = item
+                    .keys()
+                    .find(|k| !["sku", "tracked", "cost"].contains(&k.as_str()))
+            {
+                return Outcome::Failed(FieldFailure::new(
+                    "UNSUPPORTED_BY_SIMULATOR",
+                    format!(
+                        "shopify-sim does not simulate the input field `InventoryItemInput.{}`",
+                        key.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    let product = product_id
+        .as_str()
+        .and_then(parse_gid)
+        .filter(|(kind, id, _)| *kind == "Product" && store.products.contains_key(id))
+        .map(|(_, id, _)| id);
+    let Some(product) = product else {
+        return Outcome::VariantsUpdate(VariantsPayload {
+            product_id: None,
+            variant_ids: None,
+            user_errors: vec![UserError::new(
+                &["productId"],
+                "Product does not exist",
+                Some("PRODUCT_DOES_NOT_EXIST"),
+            )],
+        });
+    };
+    let mut errors = Vec::new();
+    let mut valid: Vec<(u64, &JsonValue)> = Vec::new();
+    let mut seen = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let index = i.to_string();
+        let at = |leaf: &'static str| -> Vec<String> {
+            vec!["variants".to_owned(), index.clone(), leaf.to_owned()]
+        };
+        let before = errors.len();
+        let id = row.get("id").and_then(|v| v.as_str()).and_then(parse_gid);
+        let variant = match id {
+            None => {
+                errors.push(UserError::new(
+                    &at("id"),
+                    "Product variant is missing ID attribute",
+                    Some("PRODUCT_VARIANT_ID_MISSING"),
+                ));
+                None
+            }
+            Some((_, n, _)) => match store.variants.get(&n) {
+                None => {
+                    errors.push(UserError::new(
+                        &at("id"),
+                        "Product variant does not exist",
+                        Some("PRODUCT_VARIANT_DOES_NOT_EXIST"),
+                    ));
+                    None
+                }
+                Some(v) if v.product_id != product => {
+                    errors.push(UserError::new(
+                        &at("id"),
+                        "At least one variant does not belong to the product",
+                        Some("MUST_BE_FOR_THIS_PRODUCT"),
+                    ));
+                    None
+                }
+                Some(v) => Some(v.id),
+            },
+        };
+        if let Some(v) = variant {
+            if seen.contains(&v) {
+                errors.push(UserError::new(
+                    &at("id"),
+                    "Product variant IDs must be unique",
+                    Some("INVALID_INPUT"),
+                ));
+            }
+            seen.push(v);
+        }
+        for key in ["price", "compareAtPrice"] {
+            match row.get(key) {
+                None | Some(JsonValue::Null) => {}
+                Some(value) => match parse_money(value) {
+                    Some(cents) if cents < 0 => errors.push(UserError::new(
+                        &at(key),
+                        if key == "price" {
+                            "Price must be greater than or equal to 0"
+                        } else {
+                            "Compare at price must be greater than or equal to 0"
+                        },
+                        Some("GREATER_THAN_OR_EQUAL_TO"),
+                    )),
+                    Some(_) => {}
+                    None => errors.push(UserError::new(
+                        &at(key),
+                        "Price is invalid",
+                        Some("INVALID_VALUE"),
+                    )),
+                },
+            }
+        }
+        if row.get("inventoryQuantities").is_some() {
+            errors.push(UserError::new(
+                &at("inventoryQuantities"),
+                "Inventory quantities can only be provided during create. To update inventory for existing variants, use inventoryAdjustQuantities.",
+                Some("NO_INVENTORY_QUANTITIES_ON_VARIANTS_UPDATE"),
+            ));
+        }
+        if let (Some(v), true) = (variant, errors.len() == before) {
+            valid.push((v, row));
+        }
+    }
+    if !errors.is_empty() && !allow_partial {
+        return Outcome::VariantsUpdate(VariantsPayload {
+            product_id: None,
+            variant_ids: None,
+            user_errors: errors,
+        });
+    }
+    let mut updated = Vec::new();
+    for (id, row) in valid {
+        let Some(variant) = store.variants.get_mut(&id) else {
+            continue;
+        };
+        if let Some(cents) = row.get("price").and_then(parse_money) {
+            variant.price_cents = cents;
+        }
+        match row.get("compareAtPrice") {
+            Some(JsonValue::Null) => variant.compare_at_price_cents = None,
+            Some(v) => variant.compare_at_price_cents = parse_money(v),
+            None => {}
+        }
+        match row.get("barcode") {
+            Some(JsonValue::Null) => variant.barcode = None,
+            Some(v) => variant.barcode = v.as_str().map(str::to_owned),
+            None => {}
+        }
+        if let Some(policy) = row.get("inventoryPolicy").and_then(|v| v.as_str()) {
+            variant.inventory_policy = if policy == "CONTINUE" {
+                "CONTINUE"
+            } else {
+                "DENY"
+            };
+        }
+        variant.updated_at = now;
+        let item_id = variant.inventory_item_id;
+        if let (Some(input), Some(item)) = (
+            row.get("inventoryItem"),
+            store.inventory_items.get_mut(&item_id),
+        ) {
+            if let Some(sku) = input.get("sku").and_then(|v| v.as_str()) {
+                item.sku = sku.to_owned();
+            }
+            if let Some(tracked) = input.get("tracked").and_then(|v| v.as_bool()) {
+                item.tracked = tracked;
+            }
+            if let Some(cost) = input.get("cost") {
+                item.unit_cost_cents = parse_money(cost);
+            }
+            item.updated_at = now;
+        }
+        if let Some(sku) = row
+            .get("inventoryItem")
+            .and_then(|i| i.get("sku"))
+            .and_then(|v| v.as_str())
+            && let Some(variant) = store.variants.get_mut(&id)
+        {
+            variant.sku = sku.to_owned();
+        }
+        updated.push(id);
+    }
+    if !updated.is_empty() {
+        if let Some(p) = store.products.get_mut(&product) {
+            p.updated_at = now;
+        }
+        store.record(
+            "products/update",
+            now,
+            format!("gid://shopify/Product/{product}"),
+        );
+    }
+    Outcome::VariantsUpdate(VariantsPayload {
+        product_id: Some(product),
+        variant_ids: Some(updated),
+        user_errors: errors,
+    })
+}
+
+/// A `Money` input: a decimal string (or number) → cents; `None` when malformed or finer than
+/// a cent.
+fn parse_money(value: &JsonValue) -> Option<i64> {
+    let text = match value {
+        JsonValue::String(s) => s.as_str().to_owned(),
+        JsonValue::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty()
+        || fraction.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let cents = whole.parse::<i64>().ok()? * 100 + format!("{fraction:0<2}").parse::<i64>().ok()?;
+    Some(if negative { -cents } else { cents })
 }
 
 fn root_fields<'d>(
@@ -266,6 +591,7 @@ fn root_fields<'d>(
 enum Kind {
     Set,
     Adjust,
+    Variants,
 }
 
 impl Kind {
@@ -273,24 +599,28 @@ impl Kind {
         match self {
             Kind::Set => "quantities",
             Kind::Adjust => "changes",
+            Kind::Variants => "variants",
         }
     }
     fn row_type(self) -> &'static str {
         match self {
             Kind::Set => "InventoryQuantityInput",
             Kind::Adjust => "InventoryChangeInput",
+            Kind::Variants => "ProductVariantsBulkInput",
         }
     }
     fn payload_type(self) -> &'static str {
         match self {
             Kind::Set => "InventorySetQuantitiesPayload",
             Kind::Adjust => "InventoryAdjustQuantitiesPayload",
+            Kind::Variants => "ProductVariantsBulkUpdatePayload",
         }
     }
     fn error_type(self) -> &'static str {
         match self {
             Kind::Set => "InventorySetQuantitiesUserError",
             Kind::Adjust => "InventoryAdjustQuantitiesUserError",
+            Kind::Variants => "ProductVariantsBulkUpdateUserError",
         }
     }
 }
@@ -391,7 +721,7 @@ fn perform_inventory(
     }
     let result = match kind {
         Kind::Set => set_quantities(store, input, rows, now),
-        Kind::Adjust => adjust_quantities(store, input, rows, now),
+        Kind::Adjust | Kind::Variants => adjust_quantities(store, input, rows, now),
     };
     let payload = match result {
         Ok(group) => InventoryPayload {
