@@ -367,8 +367,8 @@ async fn graphql_endpoint(
     // Validation and execution are CPU work: keep them off the async workers.
     let result =
         tokio::task::spawn_blocking(move || graphql::respond(&state_for_work, app, request)).await;
-    let body = match result {
-        Ok(value) => serde_json::to_string(&value).unwrap_or_default(),
+    let answer = match result {
+        Ok(answer) => answer,
         Err(_) => {
             return json_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -377,10 +377,19 @@ async fn graphql_endpoint(
             );
         }
     };
-    let mut response = json_response(StatusCode::OK, body);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = json_response(
+        status,
+        serde_json::to_string(&answer.body).unwrap_or_default(),
+    );
     response.headers_mut().insert(
         "x-shopify-api-version",
         HeaderValue::from_static(API_VERSION),
     );
+    if let Some(seconds) = answer.retry_after_secs
+        && let Ok(value) = HeaderValue::from_str(&format!("{seconds:.1}"))
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     response
 }

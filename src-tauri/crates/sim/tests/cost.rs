@@ -167,3 +167,29 @@ async fn max_cost_exceeded_above_1000() {
         json!(1999)
     );
 }
+
+#[tokio::test]
+async fn throttle_can_be_switched_to_429_with_retry_after_seconds() {
+    let mut config = small_config();
+    config.plan = Plan::parse("custom:20:1").unwrap();
+    let s = start(config).await;
+    let response = s
+        .http
+        .post(format!("{}/_sim/faults", s.sim.info.base_url))
+        .json(&json!({ "throttle_status": 429 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let doc = "query { products(first: 250) { nodes { id } } }";
+    assert_eq!(s.gql(doc, json!({})).await.status, 200);
+    let r = s.gql(doc, json!({})).await;
+    assert_eq!(r.status, 429);
+    // 13 requested, 11 available, 1 point/s: 2 seconds.
+    assert_eq!(
+        r.headers.get("retry-after").unwrap().to_str().unwrap(),
+        "2.0"
+    );
+    s.clock.advance(Duration::from_secs(2));
+    assert_eq!(s.gql(doc, json!({})).await.status, 200);
+}

@@ -78,9 +78,39 @@ pub struct RequestScratch {
     pub search: RefCell<Vec<serde_json::Value>>,
 }
 
-/// Handles one GraphQL request for an authenticated `app`. Always HTTP 200: every outcome is in
-/// the body, as on Shopify.
-pub fn respond(state: &SimState, app: App, request: GraphqlRequest) -> JsonValue {
+/// What the endpoint answers: Shopify always uses HTTP 200 for GraphQL outcomes; the only other
+/// status comes from the `throttle_status` fault (429/503 with `Retry-After` in seconds, to test
+/// clients against edge protections).
+pub struct Answer {
+    pub status: u16,
+    pub retry_after_secs: Option<f64>,
+    pub body: JsonValue,
+}
+
+/// Handles one GraphQL request for an authenticated `app`.
+pub fn respond(state: &SimState, app: App, request: GraphqlRequest) -> Answer {
+    let mut throttled_instead = None;
+    let body = respond_body(state, app, request, &mut throttled_instead);
+    match throttled_instead {
+        Some((status, retry_after)) => Answer {
+            status,
+            retry_after_secs: Some(retry_after),
+            body: serde_json::json!({ "errors": "Throttled" }).into(),
+        },
+        None => Answer {
+            status: 200,
+            retry_after_secs: None,
+            body,
+        },
+    }
+}
+
+fn respond_body(
+    state: &SimState,
+    app: App,
+    request: GraphqlRequest,
+    throttled_instead: &mut Option<(u16, f64)>,
+) -> JsonValue {
     let schema = shopify_schema::schema();
     let Some(query) = request.query.filter(|q| !q.trim().is_empty()) else {
         return errors_only(vec![errors::parse_error_without_position(
@@ -128,6 +158,10 @@ pub fn respond(state: &SimState, app: App, request: GraphqlRequest) -> JsonValue
     let now = state.clock.now();
     if !state.take_from_bucket(app, f64::from(requested), now) {
         let status = state.bucket_status(app, now);
+        if let Some(code) = state.faults().throttle_status {
+            let wait = (f64::from(requested) - status.currently_available) / status.restore_rate;
+            *throttled_instead = Some((code, (wait * 10.0).ceil() / 10.0));
+        }
         let mut body = JsonMap::new();
         body.insert("errors", JsonValue::Array(vec![errors::throttled()]));
         body.insert(

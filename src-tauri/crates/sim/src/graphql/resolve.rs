@@ -322,12 +322,16 @@ impl SortValue {
 
 /// Sorts (stable, ties by id), reverses, paginates and wraps rows into a connection object.
 fn connection<'s>(ctx: Ctx<'s>, info: &ResolveInfo<'_>, mut rows: Vec<Row<'s>>) -> Resolved<'s> {
-    rows.sort_by(|a, b| {
+    let order = |a: &Row<'_>, b: &Row<'_>| {
         a.sort
             .partial_cmp(&b.sort)
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.id.cmp(&b.id))
-    });
+    };
+    // Rows usually arrive in id order already (ordered maps); sorting is then skipped.
+    if !rows.is_sorted_by(|a, b| order(a, b) != std::cmp::Ordering::Greater) {
+        rows.sort_by(order);
+    }
     let args = PageArgs {
         first: arg_i64(info, "first"),
         last: arg_i64(info, "last"),
@@ -448,18 +452,20 @@ fn variants<'s>(
     let rows = matching
         .into_iter()
         .map(|v| {
-            let product_title = store
-                .products
-                .get(&v.product_id)
-                .map(|p| p.title.clone())
-                .unwrap_or_default();
+            let product_title = || {
+                store
+                    .products
+                    .get(&v.product_id)
+                    .map(|p| p.title.clone())
+                    .unwrap_or_default()
+            };
             Row {
                 id: v.id,
                 sort: match key {
                     "SKU" => SortValue::Text(v.sku.clone()),
                     "TITLE" => SortValue::Text(v.title.clone()),
                     "NAME" | "FULL_TITLE" => {
-                        SortValue::Text(format!("{product_title} - {}", v.title))
+                        SortValue::Text(format!("{} - {}", product_title(), v.title))
                     }
                     "POSITION" => SortValue::Int(i64::from(v.position)),
                     "INVENTORY_QUANTITY" | "INVENTORY_LEVELS_AVAILABLE" => {
