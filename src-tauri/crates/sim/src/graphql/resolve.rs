@@ -390,6 +390,11 @@ fn connection<'s>(ctx: Ctx<'s>, info: &ResolveInfo<'_>, mut rows: Vec<Row<'s>>) 
     })))
 }
 
+/// A connection the simulated store never has rows for (media, collections, metafields, …).
+fn empty<'s>(ctx: Ctx<'s>, info: &ResolveInfo<'_>) -> Resolved<'s> {
+    connection(ctx, info, Vec::new())
+}
+
 fn sort_key<'i>(info: &'i ResolveInfo<'_>, default: &'i str) -> &'i str {
     arg_str(info, "sortKey").unwrap_or(default)
 }
@@ -719,6 +724,8 @@ pub enum Obj<'s> {
     Order(Ctx<'s>, &'s Order),
     LineItem(Ctx<'s>, &'s LineItem),
     MoneyBag(i64, &'s str),
+    SelectedOption(&'static str, &'s str),
+    ResourceLimits,
     Change(Ctx<'s>, &'s Change),
     UserError(&'s UserError, &'static str),
 }
@@ -746,6 +753,8 @@ impl ObjectValue for Obj<'_> {
             Obj::Order(..) => "Order",
             Obj::LineItem(..) => "LineItem",
             Obj::MoneyBag(..) => "MoneyBag",
+            Obj::SelectedOption(..) => "SelectedOption",
+            Obj::ResourceLimits => "ShopResourceLimits",
             Obj::Change(..) => "InventoryChange",
             Obj::UserError(_, type_name) => type_name,
         }
@@ -856,6 +865,19 @@ impl ObjectValue for Obj<'_> {
             Obj::Group(ctx, group) => group_field(*ctx, group, info),
             Obj::Order(ctx, order) => order_field(*ctx, order, info),
             Obj::LineItem(ctx, line) => line_item_field(*ctx, line, info),
+            Obj::SelectedOption(name, value) => match field {
+                "name" => leaf(*name),
+                "value" => leaf(*value),
+                _ => Err(unsupported("SelectedOption", info)),
+            },
+            // Values of a development store (`locationLimit` captured as 200).
+            Obj::ResourceLimits => match field {
+                "locationLimit" => leaf(200_i64),
+                "maxProductOptions" => leaf(3_i64),
+                "maxProductVariants" => leaf(2048_i64),
+                "redirectLimitReached" => leaf(false),
+                _ => Err(unsupported("ShopResourceLimits", info)),
+            },
             Obj::MoneyBag(cents, currency) => match field {
                 "shopMoney" | "presentmentMoney" => object(Obj::Money(*cents, currency)),
                 _ => Err(unsupported("MoneyBag", info)),
@@ -912,6 +934,15 @@ fn order_field<'a>(ctx: Ctx<'a>, o: &'a Order, info: &'a ResolveInfo<'a>) -> Res
         "displayFinancialStatus" => leaf("PAID"),
         "displayFulfillmentStatus" => leaf(o.fulfillment_status()),
         "fullyPaid" => leaf(true),
+        "capturable" | "edited" => leaf(false),
+        "email" | "phone" | "note" | "poNumber" | "cancellation" | "customer" => {
+            leaf(JsonValue::Null)
+        }
+        "tags" | "paymentGatewayNames" => list(Vec::new()),
+        "totalDiscountsSet" | "currentTotalDiscountsSet" | "totalTaxSet" | "currentTotalTaxSet" => {
+            object(Obj::MoneyBag(0, currency))
+        }
+        "localizedFields" => empty(ctx, info),
         "currencyCode" | "presentmentCurrencyCode" => leaf(currency),
         "test" => leaf(false),
         "totalPriceSet"
@@ -955,6 +986,8 @@ fn line_item_field<'a>(ctx: Ctx<'a>, l: &'a LineItem, info: &'a ResolveInfo<'a>)
         "unfulfilledQuantity" | "fulfillableQuantity" => leaf(l.fulfillable_quantity),
         "requiresShipping" | "taxable" | "restockable" | "canRestock" => leaf(true),
         "isGiftCard" => leaf(false),
+        "customAttributes" => list(Vec::new()),
+        "vendor" => leaf(store.products.get(&l.product_id).map(|p| p.vendor.clone())),
         "originalUnitPriceSet" | "discountedUnitPriceSet" => {
             object(Obj::MoneyBag(l.price_cents, currency))
         }
@@ -1034,6 +1067,8 @@ fn shop_field<'a>(ctx: Ctx<'a>, info: &'a ResolveInfo<'a>) -> Resolved<'a> {
         "updatedAt" => time(shop.created_at),
         "plan" => object(Obj::ShopPlan(ctx)),
         "primaryDomain" => object(Obj::Domain(ctx)),
+        "resourceLimits" => object(Obj::ResourceLimits),
+        "description" => leaf(JsonValue::Null),
         "locations" => locations(ctx, info, ctx.store.locations.values().collect()),
         "products" => products(ctx, info, ctx.store.products.values().collect()),
         "productVariants" => variants(ctx, info, ctx.store.variants.values().collect(), "ID"),
@@ -1061,7 +1096,11 @@ fn location_field<'a>(ctx: Ctx<'a>, l: &'a Location, info: &'a ResolveInfo<'a>) 
                 .values()
                 .any(|i| i.levels.get(&l.id).is_some_and(|lv| lv.is_active)),
         ),
-        "deactivatedAt" => leaf(JsonValue::Null),
+        "deactivatedAt" | "fulfillmentService" | "metafield" | "localPickupSettingsV2" => {
+            leaf(JsonValue::Null)
+        }
+        "suggestedAddresses" => list(Vec::new()),
+        "metafields" | "metafieldDefinitions" => empty(ctx, info),
         "createdAt" => time(l.created_at),
         "updatedAt" => time(l.updated_at),
         "address" => object(Obj::LocationAddress(l)),
@@ -1142,6 +1181,16 @@ fn product_field<'a>(ctx: Ctx<'a>, p: &'a Product, info: &'a ResolveInfo<'a>) ->
                 .is_some_and(|v| store.variant_inventory_quantity(v) <= 0)
         })),
         "isGiftCard" => leaf(false),
+        "description" => leaf(""),
+        "descriptionHtml" => leaf(""),
+        "templateSuffix"
+        | "giftCardTemplateSuffix"
+        | "metafield"
+        | "featuredMedia"
+        | "onlineStoreUrl"
+        | "category" => leaf(JsonValue::Null),
+        "media" | "metafields" | "collections" | "metafieldDefinitions" => empty(ctx, info),
+        "mediaCount" => object(Obj::Count(0, "EXACT")),
         "variants" => {
             let all: Vec<&Variant> = p
                 .variant_ids
@@ -1181,6 +1230,18 @@ fn variant_field<'a>(ctx: Ctx<'a>, v: &'a Variant, info: &'a ResolveInfo<'a>) ->
         "taxable" => leaf(true),
         "createdAt" => time(v.created_at),
         "updatedAt" => time(v.updated_at),
+        "selectedOptions" => {
+            let name = if v.title == "Default Title" {
+                "Title"
+            } else if matches!(v.title.as_str(), "Red" | "Blue") {
+                "Color"
+            } else {
+                "Size"
+            };
+            list(vec![Obj::SelectedOption(name, &v.title)])
+        }
+        "media" | "metafields" | "metafieldDefinitions" => empty(ctx, info),
+        "metafield" | "unitPrice" | "taxCode" => leaf(JsonValue::Null),
         "product" => match store.products.get(&v.product_id) {
             Some(p) => object(Obj::Product(ctx, p)),
             None => leaf(JsonValue::Null),
