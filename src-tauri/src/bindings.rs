@@ -6,6 +6,10 @@
 
 use crate::commands::{self, AppInfo};
 use crate::error::{ErrorCode, UiError};
+use crate::views::{
+    BucketView, CacheView, ConnectRequest, InventoryRow, LastSyncView, QueueView, StatusView,
+    StoreView, UiEvent,
+};
 use ts_rs::{Config, TS};
 
 /// The full text of `ui/src/lib/bindings.ts`.
@@ -18,6 +22,15 @@ pub fn render() -> String {
         AppInfo::decl(&cfg),
         ErrorCode::decl(&cfg),
         UiError::decl(&cfg),
+        StoreView::decl(&cfg),
+        BucketView::decl(&cfg),
+        QueueView::decl(&cfg),
+        CacheView::decl(&cfg),
+        LastSyncView::decl(&cfg),
+        StatusView::decl(&cfg),
+        InventoryRow::decl(&cfg),
+        ConnectRequest::decl(&cfg),
+        UiEvent::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);
@@ -41,6 +54,10 @@ pub fn render() -> String {
         ));
     }
     out.push_str("};\n");
+    out.push_str(&format!(
+        "\n/** The channel engine events arrive on. */\nexport const ENGINE_EVENT = {:?};\n",
+        crate::state::ENGINE_EVENT
+    ));
     out
 }
 

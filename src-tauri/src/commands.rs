@@ -5,8 +5,11 @@
 //! registered without a typed signature in the UI, or the other way round.
 
 use crate::error::UiError;
-use serde::Serialize;
-use tauri::AppHandle;
+use crate::state::AppState;
+use crate::views::{ConnectRequest, InventoryRow, StatusView, StoreView};
+use serde::{Deserialize, Serialize};
+use shelfsync_engine::{ConnectWith, Secret, SyncKind};
+use tauri::{AppHandle, State};
 use ts_rs::TS;
 
 /// Who is running: shown in the UI's status line.
@@ -26,6 +29,109 @@ pub fn app_info(app: AppHandle) -> Result<AppInfo, UiError> {
         version: info.version.to_string(),
         engine_version: shelfsync_engine::VERSION.to_string(),
     })
+}
+
+/// The connected store, the API budget, the cache and the queue.
+#[tauri::command]
+pub async fn get_status(state: State<'_, AppState>) -> Result<StatusView, UiError> {
+    let engine = state.engine();
+    let status = engine.status().await?;
+    Ok(StatusView::from_status(status, state.is_demo()))
+}
+
+/// Connects the owner's store. The secret travels in its own argument and goes straight to
+/// the keychain; it is never stored anywhere else or echoed back.
+#[tauri::command]
+pub async fn connect_store(
+    state: State<'_, AppState>,
+    request: ConnectRequest,
+    secret: SecretInput,
+) -> Result<StoreView, UiError> {
+    let secret = Secret::new(secret.0);
+    let with = match request.client_id.filter(|id| !id.trim().is_empty()) {
+        Some(client_id) => ConnectWith::ClientCredentials {
+            client_id,
+            client_secret: secret,
+        },
+        None => ConnectWith::AdminToken(secret),
+    };
+    let engine = state.owner_engine();
+    let profile = engine.connect(&request.address, with).await?;
+    state.use_owner_engine(engine);
+    state.spawn_sync(SyncKind::Full);
+    state.start_polling();
+    Ok(StoreView::from_profile(&profile, false))
+}
+
+/// Starts the built-in demo store and syncs it.
+#[tauri::command]
+pub async fn start_demo(state: State<'_, AppState>) -> Result<StoreView, UiError> {
+    let engine = state.start_demo().await?;
+    let profile = engine.profile().ok_or_else(|| {
+        UiError::new(
+            crate::error::ErrorCode::Internal,
+            "the demo store did not connect",
+        )
+    })?;
+    state.spawn_sync(SyncKind::Full);
+    state.start_polling();
+    Ok(StoreView::from_profile(&profile, true))
+}
+
+/// Starts a sync now; progress arrives as events.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>, full: bool) -> Result<(), UiError> {
+    state.engine().cache()?;
+    state.spawn_sync(if full {
+        SyncKind::Full
+    } else {
+        SyncKind::Incremental
+    });
+    Ok(())
+}
+
+/// Variants whose SKU or title starts with `query`, a page at a time.
+#[tauri::command]
+pub async fn search_inventory(
+    state: State<'_, AppState>,
+    query: String,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<InventoryRow>, UiError> {
+    let rows = state
+        .engine()
+        .search_inventory(&query, limit.min(500), offset)
+        .await?;
+    Ok(rows.into_iter().map(InventoryRow::from).collect())
+}
+
+/// A secret typed into the UI. It deserializes from a plain string but cannot be printed
+/// or serialized back, so it cannot leak into a log or an answer.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct SecretInput(String);
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretInput(<redacted>)")
+    }
+}
+
+impl TS for SecretInput {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
+    fn inline(_: &ts_rs::Config) -> String {
+        "string".into()
+    }
+    fn decl(_: &ts_rs::Config) -> String {
+        "type SecretInput = string;".into()
+    }
+    fn decl_concrete(c: &ts_rs::Config) -> String {
+        Self::decl(c)
+    }
 }
 
 /// One command's TypeScript signature: name, arguments (`name: Type` pairs as the UI
@@ -56,4 +162,9 @@ macro_rules! ui_commands {
 
 ui_commands! {
     fn app_info() -> AppInfo;
+    fn get_status() -> StatusView;
+    fn connect_store(request: ConnectRequest, secret: SecretInput) -> StoreView;
+    fn start_demo() -> StoreView;
+    fn sync_now(full: bool) -> ();
+    fn search_inventory(query: String, limit: u32, offset: u32) -> Vec<InventoryRow>;
 }

@@ -6,7 +6,8 @@
 //! engine error's own text, which never contains a secret.
 
 use serde::Serialize;
-use shelfsync_engine::CredentialError;
+use shelfsync_engine::{CredentialError, EngineError, SyncError};
+use shelfsync_shopify::ShopifyError;
 use ts_rs::TS;
 
 /// What kind of problem this is, so the UI can choose what to offer.
@@ -56,6 +57,60 @@ impl From<CredentialError> for UiError {
     }
 }
 
+fn shopify_code(err: &ShopifyError) -> ErrorCode {
+    match err {
+        ShopifyError::Unauthorized { .. } => ErrorCode::Credentials,
+        ShopifyError::Network { .. } | ShopifyError::Throttled { .. } => {
+            ErrorCode::StoreUnreachable
+        }
+        ShopifyError::Http { status, .. } if *status >= 500 || *status == 429 => {
+            ErrorCode::StoreUnreachable
+        }
+        ShopifyError::InvalidAddress(_) => ErrorCode::InvalidInput,
+        _ => ErrorCode::Internal,
+    }
+}
+
+impl From<EngineError> for UiError {
+    fn from(err: EngineError) -> Self {
+        let code = match &err {
+            EngineError::NotConnected => ErrorCode::NotConnected,
+            EngineError::Credentials(c) => return UiError::from(clone_credential_error(c)),
+            EngineError::Shopify(s) | EngineError::Sync(SyncError::Shopify(s)) => shopify_code(s),
+            EngineError::Cache(_) | EngineError::Sync(_) | EngineError::Files { .. } => {
+                ErrorCode::Internal
+            }
+        };
+        UiError::new(code, err.to_string())
+    }
+}
+
+fn clone_credential_error(err: &CredentialError) -> CredentialError {
+    match err {
+        CredentialError::Missing { store, kind } => CredentialError::Missing {
+            store: store.clone(),
+            kind,
+        },
+        CredentialError::Unavailable { store, detail } => CredentialError::Unavailable {
+            store: store.clone(),
+            detail: detail.clone(),
+        },
+        CredentialError::Locked { store, detail } => CredentialError::Locked {
+            store: store.clone(),
+            detail: detail.clone(),
+        },
+        CredentialError::Rejected {
+            store,
+            kind,
+            detail,
+        } => CredentialError::Rejected {
+            store: store.clone(),
+            kind,
+            detail: detail.clone(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +131,29 @@ mod tests {
             json.as_object().unwrap().len(),
             2,
             "exactly {{code, message}}"
+        );
+    }
+
+    #[test]
+    fn a_refused_credential_asks_to_reconnect_and_an_outage_to_wait() {
+        let refused = UiError::from(EngineError::Shopify(ShopifyError::Unauthorized {
+            shop: "shop.myshopify.com".into(),
+            reason: "Invalid API key or access token".into(),
+        }));
+        assert_eq!(refused.code, ErrorCode::Credentials);
+        assert!(
+            refused.message.contains("Re-connect"),
+            "{}",
+            refused.message
+        );
+        let down = UiError::from(EngineError::Shopify(ShopifyError::Network {
+            shop: "shop.myshopify.com".into(),
+            detail: "connection refused".into(),
+        }));
+        assert_eq!(down.code, ErrorCode::StoreUnreachable);
+        assert_eq!(
+            UiError::from(EngineError::NotConnected).code,
+            ErrorCode::NotConnected
         );
     }
 }

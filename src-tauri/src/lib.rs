@@ -8,7 +8,9 @@
 pub mod bindings;
 pub mod commands;
 pub mod error;
+pub mod state;
 mod tray;
+pub mod views;
 
 use tauri::Manager;
 
@@ -29,6 +31,13 @@ pub fn run() {
         .invoke_handler(commands::handler())
         .setup(|app| {
             tray::install(app.handle())?;
+            let data_dir = app.path().app_data_dir()?;
+            let state = state::AppState::new(app.handle().clone(), data_dir);
+            app.manage(state);
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<state::AppState>().resume_saved().await;
+            });
             Ok(())
         })
         .run(tauri::generate_context!());

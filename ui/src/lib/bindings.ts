@@ -6,4 +6,65 @@ export type ErrorCode = "not_connected" | "credentials" | "keychain" | "store_un
 
 export type UiError = { code: ErrorCode, message: string, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, };
+export type StoreView = { 
+/**
+ * The store's address (a `*.myshopify.com` domain, or the demo store's local URL).
+ */
+address: string, name: string, 
+/**
+ * `client_credentials` or `admin_token`.
+ */
+auth: string, 
+/**
+ * Whether this is the built-in demo store.
+ */
+demo: boolean, };
+
+export type BucketView = { maximum: number, available: number, restoreRate: number, throttled: number, answered: number, };
+
+export type QueueView = { pending: number, running: number, done: number, failed: number, };
+
+export type CacheView = { locations: number, products: number, variants: number, levels: number, orders: number, };
+
+export type LastSyncView = { 
+/**
+ * `products`, `inventory_levels`, …
+ */
+resource: string, 
+/**
+ * Everything Shopify changed up to this time is in the cache.
+ */
+coversUntil: string, 
+/**
+ * When Shelfsync last moved it.
+ */
+syncedAt: string, };
+
+export type StatusView = { store: StoreView | null, tokenExpiresAt: string | null, bucket: BucketView | null, cache: CacheView | null, queue: QueueView | null, lastSyncs: Array<LastSyncView>, };
+
+export type InventoryRow = { variantId: number, sku: string | null, title: string, productTitle: string, 
+/**
+ * Decimal text as Shopify sends it.
+ */
+price: string, totalAvailable: number, };
+
+export type ConnectRequest = { 
+/**
+ * A `*.myshopify.com` domain or a full URL.
+ */
+address: string, 
+/**
+ * Set for the client-credentials grant; absent for an admin token.
+ */
+clientId: string | null, };
+
+export type UiEvent = { "type": "syncProgress", full: boolean, rows: number, total: number | null, rowsPerSec: number, secondsLeft: number | null, } | { "type": "syncFinished", full: boolean, rows: number, elapsedMs: number, } | { "type": "bucket", bucket: BucketView, } | { "type": "queue", queue: QueueView, } | { "type": "job", id: number, kind: string, 
+/**
+ * `pending`, `running`, `done` or `failed`.
+ */
+state: string, attempts: number, lastError: string | null, } | { "type": "attention", title: string, message: string, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, };
+
+/** The channel engine events arrive on. */
+export const ENGINE_EVENT = "engine-event";

@@ -17,6 +17,7 @@ use shelfsync_shopify::{
 };
 use shelfsync_store::{CacheCounts, JobCounts, VariantRow, Watermark};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,10 +95,13 @@ struct Session {
     syncer: Syncer,
 }
 
+/// The engine. Shared by reference (`Arc<Engine>`): every method takes `&self`. The current
+/// session sits behind a `std::sync::RwLock` that is only held to clone or swap an `Arc`,
+/// never across an `.await`.
 pub struct Engine {
     config: EngineConfig,
     events: Events,
-    session: Option<Session>,
+    session: RwLock<Option<Arc<Session>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -106,7 +110,7 @@ impl std::fmt::Debug for Engine {
             .field("data_dir", &self.config.data_dir)
             .field(
                 "connected",
-                &self.session.as_ref().map(|s| &s.profile.address),
+                &self.current().map(|s| s.profile.address.clone()),
             )
             .finish()
     }
@@ -120,8 +124,19 @@ impl Engine {
         Self {
             config,
             events: Events::new(),
-            session: None,
+            session: RwLock::new(None),
         }
+    }
+
+    fn current(&self) -> Option<Arc<Session>> {
+        self.session
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn replace_session(&self, session: Option<Arc<Session>>) {
+        *self.session.write().unwrap_or_else(|p| p.into_inner()) = session;
     }
 
     pub fn events(&self) -> &Events {
@@ -170,7 +185,7 @@ impl Engine {
     /// Checks the credentials against the store, then saves them (secrets to the keychain)
     /// and opens the store's cache.
     pub async fn connect(
-        &mut self,
+        &self,
         address: &str,
         with: ConnectWith,
     ) -> Result<StoreProfile, EngineError> {
@@ -193,7 +208,7 @@ impl Engine {
                 AuthMethod::AdminToken,
             ),
         };
-        let client = self.client(address, credentials)?;
+        let client = self.new_client(address, credentials)?;
         let shop = client.execute::<ShopInfo>(&NoVariables {}).await?.shop;
 
         let keychain = &self.config.keychain;
@@ -220,7 +235,7 @@ impl Engine {
     }
 
     /// Reconnects the saved store with the secrets from the keychain (no network yet).
-    pub async fn resume(&mut self) -> Result<StoreProfile, EngineError> {
+    pub async fn resume(&self) -> Result<StoreProfile, EngineError> {
         let profile = self.saved_profile()?.ok_or(EngineError::NotConnected)?;
         let key = StoreKey::new(&profile.address);
         let keychain = &self.config.keychain;
@@ -233,13 +248,13 @@ impl Engine {
                 Credentials::AdminToken(keychain.get(&key, SecretKind::AdminToken).await?)
             }
         };
-        let client = self.client(&profile.address, credentials)?;
+        let client = self.new_client(&profile.address, credentials)?;
         self.open_session(profile.clone(), client).await?;
         Ok(profile)
     }
 
     /// Forgets the store: its secrets leave the keychain; the cache file stays.
-    pub async fn disconnect(&mut self) -> Result<(), EngineError> {
+    pub async fn disconnect(&self) -> Result<(), EngineError> {
         if let Some(profile) = self.saved_profile()? {
             self.config
                 .keychain
@@ -252,11 +267,11 @@ impl Engine {
                 detail: e.to_string(),
             })?;
         }
-        self.session = None;
+        self.replace_session(None);
         Ok(())
     }
 
-    fn client(
+    fn new_client(
         &self,
         address: &str,
         credentials: Credentials,
@@ -267,7 +282,7 @@ impl Engine {
     }
 
     async fn open_session(
-        &mut self,
+        &self,
         profile: StoreProfile,
         client: ShopifyClient,
     ) -> Result<(), EngineError> {
@@ -275,12 +290,12 @@ impl Engine {
         let cache = Cache::open(self.config.data_dir.join(file)).await?;
         let syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
         self.forward_bucket(&client);
-        self.session = Some(Session {
+        self.replace_session(Some(Arc::new(Session {
             profile,
             client,
             cache,
             syncer,
-        });
+        })));
         Ok(())
     }
 
@@ -296,16 +311,22 @@ impl Engine {
         });
     }
 
-    fn session(&self) -> Result<&Session, EngineError> {
-        self.session.as_ref().ok_or(EngineError::NotConnected)
+    fn session(&self) -> Result<Arc<Session>, EngineError> {
+        self.current().ok_or(EngineError::NotConnected)
     }
 
-    pub fn cache(&self) -> Result<&Cache, EngineError> {
-        Ok(&self.session()?.cache)
+    /// The connected store's cache.
+    pub fn cache(&self) -> Result<Cache, EngineError> {
+        Ok(self.session()?.cache.clone())
     }
 
-    pub fn profile(&self) -> Option<&StoreProfile> {
-        self.session.as_ref().map(|s| &s.profile)
+    /// The connected store's client (for operations outside the engine's own flows).
+    pub fn client(&self) -> Result<ShopifyClient, EngineError> {
+        Ok(self.session()?.client.clone())
+    }
+
+    pub fn profile(&self) -> Option<StoreProfile> {
+        self.current().map(|s| s.profile.clone())
     }
 
     /// Runs a sync now. A refused credential raises a "reconnect" attention event.
@@ -340,8 +361,32 @@ impl Engine {
             .await?)
     }
 
+    /// Runs an incremental sync every `every` until `stop` is cancelled. A failed pass is
+    /// logged and tried again next time; a refused credential also raises an attention
+    /// event (see [`Engine::sync`]).
+    pub async fn poll(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if self.current().is_none() {
+                continue;
+            }
+            if let Err(err) = self.sync(SyncKind::Incremental).await {
+                tracing::warn!(error = %err, "incremental sync failed; will try again");
+            }
+        }
+    }
+
     pub async fn status(&self) -> Result<Status, EngineError> {
-        let Some(session) = &self.session else {
+        let Some(session) = self.current() else {
             return Ok(Status {
                 store: self.saved_profile()?,
                 token_expires_at: None,

@@ -7,6 +7,8 @@
 
 pub mod cache;
 pub mod credentials;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod engine;
 pub mod events;
 pub mod sync;

@@ -57,7 +57,7 @@ async fn a_wrong_secret_saves_nothing() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
-    let mut e = engine(dir.path(), &keychain);
+    let e = engine(dir.path(), &keychain);
     let err = e
         .connect(
             &sim.info.base_url,
@@ -96,7 +96,7 @@ async fn connect_sync_restart_and_resume_without_secrets_on_disk() {
     let keychain = mock_keychain();
     let secret = sim.info.client_secret.clone();
     {
-        let mut e = engine(dir.path(), &keychain);
+        let e = engine(dir.path(), &keychain);
         let profile = e
             .connect(
                 &sim.info.base_url,
@@ -116,7 +116,7 @@ async fn connect_sync_restart_and_resume_without_secrets_on_disk() {
         assert_eq!(status.bucket.unwrap().maximum, 2000.0);
     }
     // A restart: a new engine over the same directory and keychain.
-    let mut e = engine(dir.path(), &keychain);
+    let e = engine(dir.path(), &keychain);
     let profile = e.resume().await.unwrap();
     assert_eq!(profile.name, sim.read_name());
     let found = e.search_inventory("", 5, 0).await.unwrap();

@@ -1,0 +1,218 @@
+//! The app's hold on the engine: which engine is current (the owner's store or the demo
+//! store), its background poller, and the forwarding of its events to the UI and the tray.
+//!
+//! The demo store runs in its own engine with its own data directory and keychain namespace,
+//! so trying the demo never touches the owner's store. Switching engines cancels the old
+//! engine's tasks. Locks here are `std::sync` locks held only to swap or clone values, never
+//! across an `.await`.
+
+use crate::views::UiEvent;
+use shelfsync_engine::demo::{DemoOptions, DemoStore};
+use shelfsync_engine::{Engine, EngineConfig, EngineEvent, Keychain, SyncKind};
+use shelfsync_shopify::Clock;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter};
+use tauri_plugin_notification::NotificationExt;
+use tokio_util::sync::CancellationToken;
+
+/// The event channel the UI listens on.
+pub const ENGINE_EVENT: &str = "engine-event";
+
+/// How often the connected store is polled for changes.
+pub const POLL_EVERY: Duration = Duration::from_secs(15);
+
+struct Current {
+    engine: Arc<Engine>,
+    demo: bool,
+    tasks: CancellationToken,
+}
+
+pub struct AppState {
+    app: AppHandle,
+    data_dir: PathBuf,
+    current: Mutex<Current>,
+    demo_store: Mutex<Option<DemoStore>>,
+}
+
+impl AppState {
+    pub fn new(app: AppHandle, data_dir: PathBuf) -> Self {
+        let engine = Arc::new(Engine::new(EngineConfig {
+            data_dir: data_dir.clone(),
+            keychain: Keychain::platform(),
+            clock: Clock::real(),
+        }));
+        let state = Self {
+            app,
+            data_dir,
+            current: Mutex::new(Current {
+                engine: engine.clone(),
+                demo: false,
+                tasks: CancellationToken::new(),
+            }),
+            demo_store: Mutex::new(None),
+        };
+        state.watch(&engine, &state.tasks());
+        state
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Current> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn engine(&self) -> Arc<Engine> {
+        self.lock().engine.clone()
+    }
+
+    pub fn is_demo(&self) -> bool {
+        self.lock().demo
+    }
+
+    fn tasks(&self) -> CancellationToken {
+        self.lock().tasks.clone()
+    }
+
+    /// Resumes the owner's saved store, if any, and starts polling it.
+    pub async fn resume_saved(&self) {
+        let engine = self.engine();
+        match engine.saved_profile() {
+            Ok(Some(_)) => match engine.resume().await {
+                Ok(_) => self.start_polling(),
+                Err(err) => tracing::warn!(error = %err, "could not resume the saved store"),
+            },
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "could not read the saved store"),
+        }
+    }
+
+    /// Starts the demo store in an engine of its own and makes it current.
+    pub async fn start_demo(&self) -> Result<Arc<Engine>, shelfsync_engine::EngineError> {
+        let engine = Arc::new(Engine::new(EngineConfig {
+            data_dir: self.data_dir.join("demo"),
+            keychain: Keychain::platform_with_namespace(format!(
+                "{}.demo",
+                Keychain::platform().namespace()
+            )),
+            clock: Clock::real(),
+        }));
+        let tasks = CancellationToken::new();
+        self.watch(&engine, &tasks);
+        let demo = DemoStore::start(&engine, DemoOptions::default()).await?;
+        let previous_demo = self
+            .demo_store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(demo);
+        {
+            let mut current = self.lock();
+            current.tasks.cancel();
+            *current = Current {
+                engine: engine.clone(),
+                demo: true,
+                tasks,
+            };
+        }
+        if let Some(old) = previous_demo {
+            old.stop().await;
+        }
+        Ok(engine)
+    }
+
+    /// Switches back to the owner's engine (after connecting a real store).
+    pub fn use_owner_engine(&self, engine: Arc<Engine>) {
+        let tasks = CancellationToken::new();
+        self.watch(&engine, &tasks);
+        let mut current = self.lock();
+        current.tasks.cancel();
+        *current = Current {
+            engine,
+            demo: false,
+            tasks,
+        };
+    }
+
+    /// A new engine for the owner's store (connect replaces the current one).
+    pub fn owner_engine(&self) -> Arc<Engine> {
+        let current = self.lock();
+        if !current.demo {
+            return current.engine.clone();
+        }
+        Arc::new(Engine::new(EngineConfig {
+            data_dir: self.data_dir.clone(),
+            keychain: Keychain::platform(),
+            clock: Clock::real(),
+        }))
+    }
+
+    /// Runs a sync in the background; its progress and outcome arrive as events.
+    pub fn spawn_sync(&self, kind: SyncKind) {
+        let engine = self.engine();
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(err) = engine.sync(kind).await {
+                let _ = app.emit(
+                    ENGINE_EVENT,
+                    UiEvent::Attention {
+                        title: "Sync failed".into(),
+                        message: err.to_string(),
+                    },
+                );
+            }
+        });
+    }
+
+    /// Polls the current store for changes until the engine is replaced.
+    pub fn start_polling(&self) {
+        let engine = self.engine();
+        let tasks = self.tasks();
+        tauri::async_runtime::spawn(engine.poll(POLL_EVERY, tasks));
+    }
+
+    /// Forwards `engine`'s events to the UI, and what needs a person to a notification.
+    fn watch(&self, engine: &Arc<Engine>, tasks: &CancellationToken) {
+        let mut rx = engine.events().subscribe();
+        let app = self.app.clone();
+        let tasks = tasks.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = tasks.cancelled() => return,
+                    e = rx.recv() => e,
+                };
+                match event {
+                    Ok(event) => {
+                        notify_if_needed(&app, &event);
+                        let _ = app.emit(ENGINE_EVENT, UiEvent::from(event));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!(missed = n, "UI event forwarder lagged");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+}
+
+/// OS notifications for what needs a person, not for every change.
+fn notify_if_needed(app: &AppHandle, event: &EngineEvent) {
+    let (title, body) = match event {
+        EngineEvent::SyncFinished {
+            sync: SyncKind::Full,
+            rows,
+            ..
+        } => (
+            "Full sync finished".to_string(),
+            format!("{rows} variants are in Shelfsync."),
+        ),
+        EngineEvent::Attention { .. } => match UiEvent::from(event.clone()) {
+            UiEvent::Attention { title, message } => (title, message),
+            _ => return,
+        },
+        _ => return,
+    };
+    if let Err(err) = app.notification().builder().title(title).body(body).show() {
+        tracing::debug!(error = %err, "notification not shown");
+    }
+}

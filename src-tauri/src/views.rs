@@ -1,0 +1,301 @@
+//! What the UI is shown: view types generated into `ui/src/lib/bindings.ts`.
+//!
+//! The engine's own types stay free of UI concerns; the adapter maps them to these, in the
+//! shapes and names the UI wants (camelCase, numbers as JS numbers, times as RFC 3339 text).
+
+use serde::{Deserialize, Serialize};
+use shelfsync_engine::{Attention, EngineEvent, Status, StoreProfile, SyncKind};
+use shelfsync_shopify::BucketSnapshot;
+use shelfsync_store::{JobCounts, JobState, VariantRow};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreView {
+    /// The store's address (a `*.myshopify.com` domain, or the demo store's local URL).
+    pub address: String,
+    pub name: String,
+    /// `client_credentials` or `admin_token`.
+    pub auth: String,
+    /// Whether this is the built-in demo store.
+    pub demo: bool,
+}
+
+impl StoreView {
+    pub fn from_profile(p: &StoreProfile, demo: bool) -> Self {
+        let auth = match p.auth {
+            shelfsync_engine::AuthMethod::ClientCredentials { .. } => "client_credentials",
+            shelfsync_engine::AuthMethod::AdminToken => "admin_token",
+        };
+        Self {
+            address: p.address.clone(),
+            name: p.name.clone(),
+            auth: auth.into(),
+            demo,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketView {
+    pub maximum: f64,
+    pub available: f64,
+    pub restore_rate: f64,
+    #[ts(type = "number")]
+    pub throttled: u64,
+    #[ts(type = "number")]
+    pub answered: u64,
+}
+
+impl From<BucketSnapshot> for BucketView {
+    fn from(b: BucketSnapshot) -> Self {
+        Self {
+            maximum: b.maximum,
+            available: b.available,
+            restore_rate: b.restore_rate,
+            throttled: b.throttled,
+            answered: b.answered,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueView {
+    #[ts(type = "number")]
+    pub pending: u64,
+    #[ts(type = "number")]
+    pub running: u64,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub failed: u64,
+}
+
+impl From<JobCounts> for QueueView {
+    fn from(c: JobCounts) -> Self {
+        Self {
+            pending: c.pending,
+            running: c.running,
+            done: c.done,
+            failed: c.failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheView {
+    #[ts(type = "number")]
+    pub locations: u64,
+    #[ts(type = "number")]
+    pub products: u64,
+    #[ts(type = "number")]
+    pub variants: u64,
+    #[ts(type = "number")]
+    pub levels: u64,
+    #[ts(type = "number")]
+    pub orders: u64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LastSyncView {
+    /// `products`, `inventory_levels`, …
+    pub resource: String,
+    /// Everything Shopify changed up to this time is in the cache.
+    pub covers_until: String,
+    /// When Shelfsync last moved it.
+    pub synced_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusView {
+    pub store: Option<StoreView>,
+    pub token_expires_at: Option<String>,
+    pub bucket: Option<BucketView>,
+    pub cache: Option<CacheView>,
+    pub queue: Option<QueueView>,
+    pub last_syncs: Vec<LastSyncView>,
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    shelfsync_store::Timestamp::try_from(t)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+impl StatusView {
+    pub fn from_status(s: Status, demo: bool) -> Self {
+        Self {
+            store: s.store.as_ref().map(|p| StoreView::from_profile(p, demo)),
+            token_expires_at: s.token_expires_at.map(rfc3339),
+            bucket: s.bucket.map(Into::into),
+            cache: s.cache.map(|c| CacheView {
+                locations: c.locations,
+                products: c.products,
+                variants: c.variants,
+                levels: c.levels,
+                orders: c.orders,
+            }),
+            queue: s.queue.map(Into::into),
+            last_syncs: s
+                .watermarks
+                .into_iter()
+                .map(|w| LastSyncView {
+                    resource: w.resource.as_str().to_string(),
+                    covers_until: w.updated_at.as_str().to_string(),
+                    synced_at: w.advanced_at.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryRow {
+    #[ts(type = "number")]
+    pub variant_id: i64,
+    pub sku: Option<String>,
+    pub title: String,
+    pub product_title: String,
+    /// Decimal text as Shopify sends it.
+    pub price: String,
+    #[ts(type = "number")]
+    pub total_available: i64,
+}
+
+impl From<VariantRow> for InventoryRow {
+    fn from(r: VariantRow) -> Self {
+        Self {
+            variant_id: r.variant.id,
+            sku: r.variant.sku,
+            title: r.variant.title,
+            product_title: r.product_title,
+            price: r.variant.price.as_str().to_string(),
+            total_available: r.total_available,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectRequest {
+    /// A `*.myshopify.com` domain or a full URL.
+    pub address: String,
+    /// Set for the client-credentials grant; absent for an admin token.
+    pub client_id: Option<String>,
+}
+
+/// Events pushed to the UI on the `engine-event` channel.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum UiEvent {
+    SyncProgress {
+        full: bool,
+        #[ts(type = "number")]
+        rows: u64,
+        #[ts(type = "number | null")]
+        total: Option<u64>,
+        rows_per_sec: f64,
+        seconds_left: Option<f64>,
+    },
+    SyncFinished {
+        full: bool,
+        #[ts(type = "number")]
+        rows: u64,
+        #[ts(type = "number")]
+        elapsed_ms: u64,
+    },
+    Bucket {
+        bucket: BucketView,
+    },
+    Queue {
+        queue: QueueView,
+    },
+    Job {
+        #[ts(type = "number")]
+        id: i64,
+        kind: String,
+        /// `pending`, `running`, `done` or `failed`.
+        state: String,
+        attempts: u32,
+        last_error: Option<String>,
+    },
+    /// Something a person must act on, in plain words.
+    Attention {
+        title: String,
+        message: String,
+    },
+}
+
+impl From<EngineEvent> for UiEvent {
+    fn from(e: EngineEvent) -> Self {
+        match e {
+            EngineEvent::SyncProgress {
+                sync,
+                rows,
+                total,
+                rows_per_sec,
+                seconds_left,
+            } => UiEvent::SyncProgress {
+                full: sync == SyncKind::Full,
+                rows,
+                total,
+                rows_per_sec,
+                seconds_left,
+            },
+            EngineEvent::SyncFinished {
+                sync,
+                rows,
+                elapsed_ms,
+            } => UiEvent::SyncFinished {
+                full: sync == SyncKind::Full,
+                rows,
+                elapsed_ms,
+            },
+            EngineEvent::Bucket { bucket } => UiEvent::Bucket {
+                bucket: bucket.into(),
+            },
+            EngineEvent::Queue { counts } => UiEvent::Queue {
+                queue: counts.into(),
+            },
+            EngineEvent::Job {
+                id,
+                kind,
+                state,
+                attempts,
+                last_error,
+            } => UiEvent::Job {
+                id,
+                kind,
+                state: match state {
+                    JobState::Pending => "pending",
+                    JobState::Running => "running",
+                    JobState::Done => "done",
+                    JobState::Failed => "failed",
+                }
+                .into(),
+                attempts,
+                last_error,
+            },
+            EngineEvent::Attention { attention } => match attention {
+                Attention::JobFailed { what, error, .. } => UiEvent::Attention {
+                    title: format!("{what} failed"),
+                    message: error,
+                },
+                Attention::Reconnect { reason } => UiEvent::Attention {
+                    title: "Re-connect the store".into(),
+                    message: reason,
+                },
+            },
+        }
+    }
+}
