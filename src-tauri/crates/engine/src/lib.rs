@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod jobs;
 pub mod sync;
 
 pub use cache::{Cache, CacheError};
@@ -19,6 +20,9 @@ pub use engine::{
     AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
 };
 pub use events::{Attention, EngineEvent, Events, SyncKind};
+pub use jobs::{
+    JobContext, JobError, JobHandler, JobHandlers, JobRetryPolicy, Supervisor, SupervisorConfig,
+};
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
 pub use shelfsync_shopify::Secret;
 pub use sync::{SyncError, SyncReport, Syncer};
