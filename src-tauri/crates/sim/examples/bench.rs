@@ -34,10 +34,20 @@ async fn main() {
         products: 2000,
         variants_per_product: 3,
         locations: 3,
-        plan: shopify_sim::Plan::parse("custom:1000000000:1000000000").expect("plan"),
+        plan: shopify_sim::Plan {
+            name: "unlimited".into(),
+            maximum_available: 1e12,
+            restore_rate: 1e12,
+        },
         ..shopify_sim::SimConfig::default()
     };
-    let sim = shopify_sim::start(config).await.expect("simulator starts");
+    let sim = match shopify_sim::start(config).await {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("cannot start the simulator: {e}");
+            std::process::exit(1);
+        }
+    };
     if let Err(errors) = shopify_schema::validate(QUERY) {
         eprintln!("benchmark query is invalid: {errors:?}");
         std::process::exit(1);

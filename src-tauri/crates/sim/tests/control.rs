@@ -263,3 +263,27 @@ async fn faults_revocation_and_clock_control() {
     post(&s, "/_sim/tokens/revoke", json!({})).await;
     assert_eq!(s.gql("query { shop { id } }", json!({})).await.status, 401);
 }
+
+#[tokio::test]
+async fn orders_older_than_60_days_are_invisible_without_read_all_orders() {
+    let s = start(small_config()).await;
+    let before = sim_state(&s).await;
+    let (variant, _, location) = stocked_variant(&before);
+    let (_, placed) = post(
+        &s,
+        "/_sim/orders",
+        json!({ "lines": [{ "variant_id": variant, "quantity": 1 }], "location_id": location }),
+    )
+    .await;
+    let gid = placed["admin_graphql_api_id"].as_str().unwrap().to_owned();
+    let doc = "query O($id: ID!) { order(id: $id) { id } orders(first: 5) { nodes { id } } ordersCount { count } }";
+    s.clock.advance(std::time::Duration::from_secs(59 * 86_400));
+    let r = s.gql(doc, json!({ "id": gid })).await;
+    assert_eq!(r.body["data"]["order"]["id"], json!(gid));
+    assert_eq!(r.body["data"]["ordersCount"]["count"], json!(1));
+    s.clock.advance(std::time::Duration::from_secs(2 * 86_400));
+    let r = s.gql(doc, json!({ "id": gid })).await;
+    assert!(r.body["data"]["order"].is_null());
+    assert_eq!(r.body["data"]["orders"]["nodes"], json!([]));
+    assert_eq!(r.body["data"]["ordersCount"]["count"], json!(0));
+}

@@ -408,3 +408,21 @@ async fn binary_prints_the_start_line_and_serves() {
     let _ = child.wait();
     assert_eq!(body["data"]["productVariantsCount"]["count"], json!(6000));
 }
+
+#[tokio::test]
+async fn variant_count_ignores_updated_at_but_the_connection_filters() {
+    let s = start(small_config()).await;
+    let doc = "query C($q: String) { productVariantsCount(query: $q) { count } productVariants(first: 250, query: $q) { nodes { id } } }";
+    let r = s
+        .gql(doc, json!({ "q": "updated_at:>='2026-07-01T00:00:00Z'" }))
+        .await;
+    assert_eq!(r.body["data"]["productVariantsCount"]["count"], json!(120));
+    let filtered = r.body["data"]["productVariants"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(filtered < 120, "the connection filters: {filtered}");
+    let warning = &r.body["extensions"]["search"][0];
+    assert_eq!(warning["path"], json!(["productVariantsCount"]));
+    assert_eq!(warning["warnings"][0]["field"], "updated_at");
+}

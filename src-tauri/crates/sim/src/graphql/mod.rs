@@ -190,7 +190,15 @@ fn respond_body(
             return errors_only(outcomes.request_errors);
         }
         let store = &*store;
-        execute(&document, operation, &variables, store, &scratch, &outcomes)
+        execute(
+            &document,
+            operation,
+            &variables,
+            store,
+            &scratch,
+            &outcomes,
+            state.clock.now(),
+        )
     } else {
         let store = state.read_store();
         execute(
@@ -200,6 +208,7 @@ fn respond_body(
             &store,
             &scratch,
             &mutations::Outcomes::default(),
+            state.clock.now(),
         )
     };
 
@@ -236,11 +245,13 @@ fn execute(
     store: &crate::store::Store,
     scratch: &RequestScratch,
     outcomes: &mutations::Outcomes,
+    now: crate::clock::UnixMillis,
 ) -> (JsonValue, Vec<JsonValue>) {
     let ctx = resolve::Ctx {
         store,
         scratch,
         outcomes,
+        now,
     };
     let root = resolve::Root {
         ctx,

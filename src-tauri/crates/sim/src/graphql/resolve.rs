@@ -26,6 +26,18 @@ pub struct Ctx<'s> {
     pub store: &'s Store,
     pub scratch: &'s RequestScratch,
     pub outcomes: &'s Outcomes,
+    /// Simulated time of the request.
+    pub now: crate::clock::UnixMillis,
+}
+
+/// Orders processed more than 60 days ago are invisible to an app without `read_all_orders`
+/// (FACTS §6 [C doc]); the simulated app does not have that scope.
+const ORDER_WINDOW_MS: i64 = 60 * 86_400_000;
+
+impl Ctx<'_> {
+    fn order_visible(&self, order: &Order) -> bool {
+        order.processed_at >= self.now - ORDER_WINDOW_MS
+    }
 }
 
 pub fn gid(kind: &str, id: u64) -> String {
@@ -195,8 +207,10 @@ impl ObjectValue for Root<'_> {
                 count(info, matching.len())
             }
             "productVariantsCount" => {
+                // Shopify's count ignores `updated_at` (exact total plus an `invalid_field`
+                // warning) while `productVariants` filters on it (FACTS §6).
                 let matching = searched(ctx, info, store.variants.values().collect(), |v| {
-                    VariantSearch(v)
+                    CountedVariantSearch(v)
                 });
                 count(info, matching.len())
             }
@@ -207,7 +221,12 @@ impl ObjectValue for Root<'_> {
                 "Order",
             ))),
             "ordersCount" => {
-                let matching = searched(ctx, info, store.orders.values().collect(), OrderSearch);
+                let visible = store
+                    .orders
+                    .values()
+                    .filter(|o| ctx.order_visible(o))
+                    .collect();
+                let matching = searched(ctx, info, visible, OrderSearch);
                 count(info, matching.len())
             }
             "locationsCount" => {
@@ -254,7 +273,11 @@ pub fn node_by_id<'s>(ctx: Ctx<'s>, id: &str, expected: &str) -> Option<Obj<'s>>
             let level = item.levels.get(&n)?;
             Some(Obj::Level(ctx, item, level))
         }
-        "Order" => store.orders.get(&n).map(|o| Obj::Order(ctx, o)),
+        "Order" => store
+            .orders
+            .get(&n)
+            .filter(|o| ctx.order_visible(o))
+            .map(|o| Obj::Order(ctx, o)),
         "LineItem" => store.orders.values().find_map(|o| {
             o.line_items
                 .iter()
@@ -524,7 +547,12 @@ fn levels<'s>(
 }
 
 fn orders<'s>(ctx: Ctx<'s>, info: &ResolveInfo<'_>) -> Resolved<'s> {
-    let all: Vec<&Order> = ctx.store.orders.values().collect();
+    let all: Vec<&Order> = ctx
+        .store
+        .orders
+        .values()
+        .filter(|o| ctx.order_visible(o))
+        .collect();
     let matching = searched(ctx, info, all, OrderSearch);
     let key = sort_key(info, "PROCESSED_AT");
     let rows = matching
@@ -585,6 +613,19 @@ impl Searchable for OrderSearch<'_> {
 }
 
 struct ProductSearch<'s>(&'s Store, &'s Product);
+struct CountedVariantSearch<'s>(&'s Variant);
+
+impl Searchable for CountedVariantSearch<'_> {
+    fn field(&self, name: &str) -> Option<FieldValue> {
+        if name == "updated_at" {
+            return None;
+        }
+        VariantSearch(self.0).field(name)
+    }
+    fn text(&self) -> String {
+        VariantSearch(self.0).text()
+    }
+}
 struct VariantSearch<'s>(&'s Variant);
 struct ItemSearch<'s>(&'s InventoryItem);
 struct LocationSearch<'s>(&'s Location);
