@@ -72,6 +72,9 @@ pub struct SimConfig {
     pub token_ttl_secs: u64,
     /// The non-expiring legacy admin token (`shpat_…`); `None` disables legacy access.
     pub legacy_admin_token: Option<String>,
+    /// Access scopes granted to the app (comma-separated on the command line). A `write_` scope
+    /// implies its `read_` scope, as on Shopify.
+    pub scopes: Vec<String>,
 }
 
 /// 2026-07-15T00:00:00Z: inside the 2026-07 version's support window.
@@ -94,6 +97,7 @@ impl Default for SimConfig {
             start_time: DEFAULT_START,
             token_ttl_secs: 86_399,
             legacy_admin_token: Some(String::new()),
+            scopes: crate::auth::SCOPES.split(',').map(str::to_owned).collect(),
         }
     }
 }
@@ -113,6 +117,7 @@ Options:
   --token-ttl <secs>           client-credentials token lifetime                [86399]
   --admin-token <token>        legacy admin token to accept (default: derived from the seed)
   --no-admin-token             accept no legacy admin token
+  --scopes <a,b,…>             granted access scopes (default: every scope Shelfsync uses)
 ";
 
 impl SimConfig {
@@ -153,6 +158,13 @@ impl SimConfig {
                 "--token-ttl" => config.token_ttl_secs = parse_num(&flag, &value(&flag)?)?,
                 "--admin-token" => config.legacy_admin_token = Some(value(&flag)?),
                 "--no-admin-token" => config.legacy_admin_token = None,
+                "--scopes" => {
+                    config.scopes = value(&flag)?
+                        .split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
             }

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{App, INVALID_TOKEN_BODY, SCOPES, Tokens};
+use crate::auth::{App, INVALID_TOKEN_BODY, Tokens};
 use crate::bucket::{LeakyBucket, ThrottleStatus};
 use crate::clock::{SimClock, UnixMillis};
 use crate::config::SimConfig;
@@ -109,6 +109,12 @@ impl SimState {
 
     pub fn bucket_status(&self, app: App, now: UnixMillis) -> ThrottleStatus {
         self.with_bucket(app, now, |b| b.status(now))
+    }
+
+    /// Whether the app holds `scope` (a `write_` scope implies the matching `read_` one).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        let write = scope.replacen("read_", "write_", 1);
+        self.config.scopes.iter().any(|s| s == scope || *s == write)
     }
 
     /// Empties an app's bucket down to `level` points (throttle-burst fault, tests).
@@ -288,7 +294,7 @@ async fn access_token(
             StatusCode::OK,
             serde_json::json!({
                 "access_token": token,
-                "scope": SCOPES,
+                "scope": state.config.scopes.join(","),
                 "expires_in": tokens.ttl_secs(),
             })
             .to_string(),

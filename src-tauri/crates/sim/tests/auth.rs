@@ -162,3 +162,47 @@ async fn legacy_token_can_be_disabled_and_revoked() {
     let s = start(config).await;
     assert!(s.sim.info.admin_token.is_none());
 }
+
+#[tokio::test]
+async fn missing_scopes_answer_access_denied_with_partial_data() {
+    let mut config = small_config();
+    config.scopes = vec!["read_products".into()];
+    let s = start(config).await;
+    let info = s.sim.info.clone();
+    let grant = s.grant_form(&info.client_id, &info.client_secret).await;
+    assert_eq!(grant.body["scope"], "read_products");
+
+    let first = s
+        .gql("query { products(first: 1) { nodes { id variants(first: 1) { nodes { inventoryItem { id } } } } } }", json!({}))
+        .await;
+    let product = first.body["data"]["products"]["nodes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let item = first.body["data"]["products"]["nodes"][0]["variants"]["nodes"][0]["inventoryItem"]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .gql(
+            "query Both($p: ID!, $i: ID!) { product(id: $p) { id } inventoryItem(id: $i) { id } }",
+            json!({ "p": product, "i": item }),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["data"]["product"]["id"], json!(product));
+    assert!(r.body["data"]["inventoryItem"].is_null());
+    let e = &r.body["errors"][0];
+    assert_eq!(
+        e["message"],
+        "Access denied for inventoryItem field. Required access: `read_inventory` access scope."
+    );
+    assert_eq!(e["extensions"]["code"], "ACCESS_DENIED");
+    assert_eq!(
+        e["extensions"]["requiredAccess"],
+        "`read_inventory` access scope."
+    );
+    assert_eq!(e["path"], json!(["inventoryItem"]));
+    assert!(r.body["extensions"]["cost"].is_object());
+}

@@ -494,3 +494,21 @@ async fn item_not_stocked_at_location() {
         json!(["input", "quantities", "0", "locationId"])
     );
 }
+
+#[tokio::test]
+async fn writes_need_write_inventory() {
+    let mut config = small_config();
+    config.scopes = vec!["read_products".into(), "read_inventory".into()];
+    let s = start(config).await;
+    let t = target(&s, 0).await;
+    let (available, ..) = quantities(&s, &t).await;
+    let r = s
+        .gql(
+            SET,
+            json!({ "input": set_input(&t, available + 9, Value::Null), "key": "no-scope" }),
+        )
+        .await;
+    assert_eq!(codes(&r.body), vec!["ACCESS_DENIED"]);
+    assert_eq!(r.body["data"], json!({ "inventorySetQuantities": null }));
+    assert_eq!(quantities(&s, &t).await.0, available, "nothing applied");
+}

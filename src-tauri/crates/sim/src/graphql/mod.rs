@@ -59,6 +59,14 @@ impl FieldFailure {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new("BAD_REQUEST", message)
     }
+
+    /// Shopify's missing-scope error (captured message shape).
+    pub fn access_denied(field: &str, scope: &str) -> Self {
+        Self::new(
+            "ACCESS_DENIED",
+            format!("Access denied for {field} field. Required access: `{scope}` access scope."),
+        )
+    }
 }
 
 impl From<FieldFailure> for FieldError {
@@ -176,6 +184,7 @@ fn respond_body(
         let mut store = state.write_store();
         let mut idempotency = state.idempotency();
         let outcomes = mutations::perform(
+            state,
             &mut store,
             &mut idempotency,
             &document,
@@ -198,6 +207,7 @@ fn respond_body(
             &scratch,
             &outcomes,
             state.clock.now(),
+            state,
         )
     } else {
         let store = state.read_store();
@@ -209,6 +219,7 @@ fn respond_body(
             &scratch,
             &mutations::Outcomes::default(),
             state.clock.now(),
+            state,
         )
     };
 
@@ -246,12 +257,14 @@ fn execute(
     scratch: &RequestScratch,
     outcomes: &mutations::Outcomes,
     now: crate::clock::UnixMillis,
+    state: &SimState,
 ) -> (JsonValue, Vec<JsonValue>) {
     let ctx = resolve::Ctx {
         store,
         scratch,
         outcomes,
         now,
+        state,
     };
     let root = resolve::Root {
         ctx,
@@ -326,7 +339,7 @@ fn field_error(error: &GraphQLError) -> JsonValue {
         None => ("INTERNAL_SERVER_ERROR".to_owned(), error.message.clone()),
     };
     let mut map = JsonMap::new();
-    map.insert("message", message.into());
+    map.insert("message", message.clone().into());
     map.insert(
         "locations",
         JsonValue::Array(
@@ -338,7 +351,18 @@ fn field_error(error: &GraphQLError) -> JsonValue {
         ),
     );
     let mut extensions = JsonMap::new();
-    extensions.insert("code", code.into());
+    if code == "ACCESS_DENIED" {
+        extensions.insert("code", code.into());
+        extensions.insert(
+            "documentation",
+            "https://shopify.dev/api/usage/access-scopes".into(),
+        );
+        if let Some((_, required)) = message.split_once("Required access: ") {
+            extensions.insert("requiredAccess", required.into());
+        }
+    } else {
+        extensions.insert("code", code.into());
+    }
     map.insert("extensions", JsonValue::Object(extensions));
     map.insert(
         "path",

@@ -223,6 +223,7 @@ pub struct IdempotencyRecord {
 
 /// Performs every supported root mutation field of `operation`, in document order.
 pub fn perform(
+    state: &crate::server::SimState,
     store: &mut Store,
     keys: &mut HashMap<String, IdempotencyRecord>,
     document: &Valid<ExecutableDocument>,
@@ -281,6 +282,10 @@ pub fn perform(
         return outcomes;
     }
     for (field, kind, input, rows) in work {
+        // Without the scope nothing runs; the resolver reports ACCESS_DENIED.
+        if super::resolve::check_scope(state, &field.name).is_err() {
+            continue;
+        }
         if kind == Kind::Variants {
             let allow_partial = field
                 .specified_argument_by_name("allowPartialUpdates")

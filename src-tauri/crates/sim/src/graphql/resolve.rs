@@ -28,6 +28,33 @@ pub struct Ctx<'s> {
     pub outcomes: &'s Outcomes,
     /// Simulated time of the request.
     pub now: crate::clock::UnixMillis,
+    pub state: &'s crate::server::SimState,
+}
+
+/// The scope a root field needs (FACTS §2; `write_` implies `read_`).
+fn required_scope(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "products"
+        | "product"
+        | "productVariants"
+        | "productVariant"
+        | "productsCount"
+        | "productVariantsCount" => "read_products",
+        "inventoryItems" | "inventoryItem" | "inventoryLevel" => "read_inventory",
+        "locations" | "location" | "locationsCount" => "read_locations",
+        "orders" | "order" | "ordersCount" => "read_orders",
+        "inventorySetQuantities" | "inventoryAdjustQuantities" => "write_inventory",
+        "productVariantsBulkUpdate" => "write_products",
+        _ => return None,
+    })
+}
+
+/// Scope check for a root field: `Err` is Shopify's `ACCESS_DENIED` (the field becomes `null`).
+pub fn check_scope(state: &crate::server::SimState, field: &str) -> Result<(), FieldFailure> {
+    match required_scope(field) {
+        Some(scope) if !state.has_scope(scope) => Err(FieldFailure::access_denied(field, scope)),
+        _ => Ok(()),
+    }
 }
 
 /// Orders processed more than 60 days ago are invisible to an app without `read_all_orders`
@@ -125,6 +152,7 @@ impl ObjectValue for Root<'_> {
 
     fn resolve_field<'a>(&'a self, info: &'a ResolveInfo<'a>) -> Resolved<'a> {
         let ctx = self.ctx;
+        check_scope(ctx.state, info.field_name()).map_err(FieldError::from)?;
         if self.mutation {
             return match ctx.outcomes.get(info) {
                 Some(outcome) => outcome.root(ctx),
