@@ -7,8 +7,8 @@
 use crate::commands::{self, AppInfo};
 use crate::error::{ErrorCode, UiError};
 use crate::views::{
-    BucketView, CacheView, ConnectRequest, InventoryRow, LastSyncView, QueueView, StatusView,
-    StoreView, UiEvent,
+    BucketView, CacheView, ConnectRequest, FailedJobView, InventoryRow, LastSyncView, QueueView,
+    StatusView, StoreView, UiEvent,
 };
 use ts_rs::{Config, TS};
 
@@ -31,6 +31,7 @@ pub fn render() -> String {
         InventoryRow::decl(&cfg),
         ConnectRequest::decl(&cfg),
         UiEvent::decl(&cfg),
+        FailedJobView::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

@@ -6,7 +6,7 @@
 
 use crate::error::UiError;
 use crate::state::AppState;
-use crate::views::{ConnectRequest, InventoryRow, StatusView, StoreView};
+use crate::views::{ConnectRequest, FailedJobView, InventoryRow, StatusView, StoreView};
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::{ConnectWith, Secret, SyncKind};
 use tauri::{AppHandle, State};
@@ -58,7 +58,7 @@ pub async fn connect_store(
     let engine = state.owner_engine();
     let profile = engine.connect(&request.address, with).await?;
     state.use_owner_engine(engine);
-    state.spawn_sync(SyncKind::Full);
+    state.queue_sync(SyncKind::Full).await?;
     state.start_polling();
     Ok(StoreView::from_profile(&profile, false))
 }
@@ -73,7 +73,7 @@ pub async fn start_demo(state: State<'_, AppState>) -> Result<StoreView, UiError
             "the demo store did not connect",
         )
     })?;
-    state.spawn_sync(SyncKind::Full);
+    state.queue_sync(SyncKind::Full).await?;
     state.start_polling();
     Ok(StoreView::from_profile(&profile, true))
 }
@@ -81,12 +81,12 @@ pub async fn start_demo(state: State<'_, AppState>) -> Result<StoreView, UiError
 /// Starts a sync now; progress arrives as events.
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>, full: bool) -> Result<(), UiError> {
-    state.engine().cache()?;
-    state.spawn_sync(if full {
+    let kind = if full {
         SyncKind::Full
     } else {
         SyncKind::Incremental
-    });
+    };
+    state.queue_sync(kind).await?;
     Ok(())
 }
 
@@ -103,6 +103,32 @@ pub async fn search_inventory(
         .search_inventory(&query, limit.min(500), offset)
         .await?;
     Ok(rows.into_iter().map(InventoryRow::from).collect())
+}
+
+/// Jobs that failed after their retries, for the Failures page.
+#[tauri::command]
+pub async fn list_failed_jobs(state: State<'_, AppState>) -> Result<Vec<FailedJobView>, UiError> {
+    let jobs = state.engine().failed_jobs().await?;
+    Ok(jobs.into_iter().map(FailedJobView::from).collect())
+}
+
+/// Puts one failed job back in the queue.
+#[tauri::command]
+pub async fn retry_job(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
+    Ok(state.engine().retry_job(id).await?)
+}
+
+/// Puts every failed job back in the queue; returns how many.
+#[tauri::command]
+pub async fn retry_all_jobs(state: State<'_, AppState>) -> Result<u32, UiError> {
+    let n = state.engine().retry_all_jobs().await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Drops a failed job for good (recorded in the activity log).
+#[tauri::command]
+pub async fn discard_job(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
+    Ok(state.engine().discard_job(id).await?)
 }
 
 /// A secret typed into the UI. It deserializes from a plain string but cannot be printed
@@ -167,4 +193,8 @@ ui_commands! {
     fn start_demo() -> StoreView;
     fn sync_now(full: bool) -> ();
     fn search_inventory(query: String, limit: u32, offset: u32) -> Vec<InventoryRow>;
+    fn list_failed_jobs() -> Vec<FailedJobView>;
+    fn retry_job(id: i64) -> ();
+    fn retry_all_jobs() -> u32;
+    fn discard_job(id: i64) -> ();
 }

@@ -145,21 +145,10 @@ impl AppState {
         }))
     }
 
-    /// Runs a sync in the background; its progress and outcome arrive as events.
-    pub fn spawn_sync(&self, kind: SyncKind) {
-        let engine = self.engine();
-        let app = self.app.clone();
-        tauri::async_runtime::spawn(async move {
-            if let Err(err) = engine.sync(kind).await {
-                let _ = app.emit(
-                    ENGINE_EVENT,
-                    UiEvent::Attention {
-                        title: "Sync failed".into(),
-                        message: err.to_string(),
-                    },
-                );
-            }
-        });
+    /// Queues a sync as a durable job; its progress and outcome arrive as events, and a
+    /// sync that keeps failing lands in the failed list.
+    pub async fn queue_sync(&self, kind: SyncKind) -> Result<(), shelfsync_engine::EngineError> {
+        self.engine().request_sync(kind).await.map(|_| ())
     }
 
     /// Polls the current store for changes until the engine is replaced.

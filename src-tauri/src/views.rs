@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::{Attention, EngineEvent, Status, StoreProfile, SyncKind};
 use shelfsync_shopify::BucketSnapshot;
-use shelfsync_store::{JobCounts, JobState, VariantRow};
+use shelfsync_store::{Job, JobCounts, JobState, VariantRow};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -296,6 +296,37 @@ impl From<EngineEvent> for UiEvent {
                     message: reason,
                 },
             },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedJobView {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// What the job was, in words (e.g. "Incremental sync").
+    pub what: String,
+    /// Why it failed, in words a person understands.
+    pub error: String,
+    pub attempts: u32,
+    /// When it last changed state (RFC 3339).
+    pub failed_at: String,
+}
+
+impl From<Job> for FailedJobView {
+    fn from(job: Job) -> Self {
+        let what = match job.kind.as_str() {
+            "sync.full" => "Full sync".to_string(),
+            "sync.incremental" => "Incremental sync".to_string(),
+            other => other.to_string(),
+        };
+        Self {
+            id: job.id,
+            what,
+            error: job.last_error.unwrap_or_default(),
+            attempts: job.attempts,
+            failed_at: job.updated_at.to_string(),
         }
     }
 }

@@ -64,7 +64,21 @@ export type UiEvent = { "type": "syncProgress", full: boolean, rows: number, tot
  */
 state: string, attempts: number, lastError: string | null, } | { "type": "attention", title: string, message: string, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, };
+export type FailedJobView = { id: number, 
+/**
+ * What the job was, in words (e.g. "Incremental sync").
+ */
+what: string, 
+/**
+ * Why it failed, in words a person understands.
+ */
+error: string, attempts: number, 
+/**
+ * When it last changed state (RFC 3339).
+ */
+failedAt: string, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: bigint }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: bigint }, result: null }, };
 
 /** The channel engine events arrive on. */
 export const ENGINE_EVENT = "engine-event";

@@ -9,13 +9,14 @@
 use crate::cache::{Cache, CacheError};
 use crate::credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 use crate::events::{Attention, EngineEvent, Events, SyncKind};
+use crate::jobs::{JobContext, JobError, JobHandler, JobHandlers, Supervisor, SupervisorConfig};
 use crate::sync::{SyncError, SyncReport, Syncer};
 use serde::{Deserialize, Serialize};
 use shelfsync_shopify::operations::{NoVariables, ShopInfo};
 use shelfsync_shopify::{
     BucketSnapshot, ClientConfig, Clock, Credentials, Secret, ShopifyClient, ShopifyError,
 };
-use shelfsync_store::{CacheCounts, JobCounts, VariantRow, Watermark};
+use shelfsync_store::{CacheCounts, Enqueued, Job, JobCounts, NewJob, VariantRow, Watermark};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -93,6 +94,34 @@ struct Session {
     client: ShopifyClient,
     cache: Cache,
     syncer: Syncer,
+    jobs: Supervisor,
+}
+
+/// Job kinds the engine runs through its durable queue.
+pub const JOB_SYNC_FULL: &str = "sync.full";
+pub const JOB_SYNC_INCREMENTAL: &str = "sync.incremental";
+
+fn sync_handler(syncer: Syncer, events: Events, kind: SyncKind) -> impl JobHandler {
+    move |_cx: JobContext| {
+        let syncer = syncer.clone();
+        let events = events.clone();
+        async move {
+            match syncer.run(kind).await {
+                Ok(_) => Ok(()),
+                Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
+                    events.publish(EngineEvent::Attention {
+                        attention: Attention::Reconnect {
+                            reason: err.to_string(),
+                        },
+                    });
+                    Err(JobError::permanent(err.to_string()))
+                }
+                Err(SyncError::Shopify(err)) => Err(err.into()),
+                Err(SyncError::Cache(err)) => Err(err.into()),
+                Err(err @ SyncError::Unexpected(_)) => Err(JobError::retryable(err.to_string())),
+            }
+        }
+    }
 }
 
 /// The engine. Shared by reference (`Arc<Engine>`): every method takes `&self`. The current
@@ -100,6 +129,7 @@ struct Session {
 /// never across an `.await`.
 pub struct Engine {
     config: EngineConfig,
+    jobs_config: SupervisorConfig,
     events: Events,
     session: RwLock<Option<Arc<Session>>>,
 }
@@ -123,9 +153,17 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Self {
         Self {
             config,
+            jobs_config: SupervisorConfig::default(),
             events: Events::new(),
             session: RwLock::new(None),
         }
+    }
+
+    /// Replaces the work queue's settings (concurrency, retry schedule) for sessions opened
+    /// from now on; tests use short schedules.
+    pub fn with_job_config(mut self, config: SupervisorConfig) -> Self {
+        self.jobs_config = config;
+        self
     }
 
     fn current(&self) -> Option<Arc<Session>> {
@@ -267,6 +305,9 @@ impl Engine {
                 detail: e.to_string(),
             })?;
         }
+        if let Some(old) = self.current() {
+            old.jobs.shutdown().await;
+        }
         self.replace_session(None);
         Ok(())
     }
@@ -290,12 +331,32 @@ impl Engine {
         let cache = Cache::open(self.config.data_dir.join(file)).await?;
         let syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
         self.forward_bucket(&client);
+        let handlers = JobHandlers::new()
+            .with(
+                JOB_SYNC_FULL,
+                sync_handler(syncer.clone(), self.events.clone(), SyncKind::Full),
+            )
+            .with(
+                JOB_SYNC_INCREMENTAL,
+                sync_handler(syncer.clone(), self.events.clone(), SyncKind::Incremental),
+            );
+        let jobs = Supervisor::start(
+            cache.clone(),
+            self.events.clone(),
+            handlers,
+            self.jobs_config.clone(),
+        );
+        let previous = self.current();
         self.replace_session(Some(Arc::new(Session {
             profile,
             client,
             cache,
             syncer,
+            jobs,
         })));
+        if let Some(old) = previous {
+            old.jobs.shutdown().await;
+        }
         Ok(())
     }
 
@@ -361,9 +422,8 @@ impl Engine {
             .await?)
     }
 
-    /// Runs an incremental sync every `every` until `stop` is cancelled. A failed pass is
-    /// logged and tried again next time; a refused credential also raises an attention
-    /// event (see [`Engine::sync`]).
+    /// Queues an incremental sync every `every` until `stop` is cancelled. The queue retries
+    /// failed passes and parks them for a person when they keep failing.
     pub async fn poll(
         self: Arc<Self>,
         every: std::time::Duration,
@@ -379,9 +439,53 @@ impl Engine {
             if self.current().is_none() {
                 continue;
             }
-            if let Err(err) = self.sync(SyncKind::Incremental).await {
-                tracing::warn!(error = %err, "incremental sync failed; will try again");
+            if let Err(err) = self.request_sync(SyncKind::Incremental).await {
+                tracing::warn!(error = %err, "could not queue an incremental sync");
             }
+        }
+    }
+
+    /// Queues a sync as a durable job (at most one pending of each kind); the queue's
+    /// workers run it, retry it with backoff, and park it in the failed list for a person
+    /// if it keeps failing.
+    pub async fn request_sync(&self, kind: SyncKind) -> Result<Enqueued, EngineError> {
+        let job_kind = match kind {
+            SyncKind::Full => JOB_SYNC_FULL,
+            SyncKind::Incremental => JOB_SYNC_INCREMENTAL,
+        };
+        Ok(self
+            .session()?
+            .jobs
+            .enqueue(NewJob {
+                kind: job_kind.to_string(),
+                payload: serde_json::json!({}),
+                dedupe_key: Some(job_kind.to_string()),
+                run_at: None,
+            })
+            .await?)
+    }
+
+    /// Jobs that failed after their retries and wait for a person.
+    pub async fn failed_jobs(&self) -> Result<Vec<Job>, EngineError> {
+        Ok(self.session()?.jobs.failed_jobs().await?)
+    }
+
+    pub async fn retry_job(&self, id: i64) -> Result<(), EngineError> {
+        Ok(self.session()?.jobs.retry_failed(id).await?)
+    }
+
+    pub async fn retry_all_jobs(&self) -> Result<usize, EngineError> {
+        Ok(self.session()?.jobs.retry_all_failed().await?)
+    }
+
+    pub async fn discard_job(&self, id: i64) -> Result<(), EngineError> {
+        Ok(self.session()?.jobs.discard_failed(id).await?)
+    }
+
+    /// Stops the queue's workers after their current jobs (bounded wait).
+    pub async fn shutdown(&self) {
+        if let Some(session) = self.current() {
+            session.jobs.shutdown().await;
         }
     }
 
