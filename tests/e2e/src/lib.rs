@@ -66,6 +66,40 @@ impl SessionBus {
         Ok(Self { child, address })
     }
 
+    /// Starts GNOME Keyring's Secret Service on this bus, unlocked, keeping its files under
+    /// `home` (so each test has its own keyring), and waits until it owns its bus name.
+    pub fn start_keyring(&self, home: &Path) -> Result<()> {
+        let runtime = home.join("run");
+        std::fs::create_dir_all(&runtime)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700))?;
+        }
+        let mut child = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("HOME", home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start gnome-keyring-daemon (package gnome-keyring)")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            stdin.write_all(b"shelfsync-e2e-keyring")?;
+        }
+        let status = child.wait()?;
+        if !status.success() {
+            bail!("gnome-keyring-daemon failed: {status}");
+        }
+        // Without this wait a client can race the daemon and auto-start a second, locked one.
+        self.gdbus(&["wait", "--timeout", "10", "org.freedesktop.secrets"])?;
+        Ok(())
+    }
+
     /// Runs `gdbus` against this bus and returns its stdout.
     pub fn gdbus(&self, args: &[&str]) -> Result<String> {
         let out = Command::new("gdbus")
@@ -121,6 +155,7 @@ impl DesktopSession {
         }
         let bus = SessionBus::start()?;
         let home = tempfile::tempdir()?;
+        bus.start_keyring(home.path())?;
         let port = free_port()?;
         let log = std::fs::File::create(artifacts_dir().join(format!("{name}.driver.log")))?;
         let mut cmd = Command::new("WebKitWebDriver");
@@ -130,6 +165,7 @@ impl DesktopSession {
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("XDG_RUNTIME_DIR", home.path().join("run"))
             .stdout(log.try_clone()?)
             .stderr(log);
         for (k, v) in env {
