@@ -200,14 +200,7 @@ fn respond_body(
         }
         let store = &*store;
         execute(
-            &document,
-            operation,
-            &variables,
-            store,
-            &scratch,
-            &outcomes,
-            state.clock.now(),
-            state,
+            &document, operation, &variables, store, &scratch, &outcomes, state,
         )
     } else {
         let store = state.read_store();
@@ -218,7 +211,6 @@ fn respond_body(
             &store,
             &scratch,
             &mutations::Outcomes::default(),
-            state.clock.now(),
             state,
         )
     };
@@ -256,9 +248,9 @@ fn execute(
     store: &crate::store::Store,
     scratch: &RequestScratch,
     outcomes: &mutations::Outcomes,
-    now: crate::clock::UnixMillis,
     state: &SimState,
 ) -> (JsonValue, Vec<JsonValue>) {
+    let now = state.clock.now();
     let ctx = resolve::Ctx {
         store,
         scratch,
