@@ -1,0 +1,226 @@
+//! A sync killed with SIGKILL at any moment, then restarted, converges to the store.
+//!
+//! The sync runs in a child process (this same test binary, re-run with `--exact
+//! child_sync`), against a simulator that lives in the parent, so the kill takes down the
+//! syncing process and nothing else. After the kill the parent opens the same database —
+//! as the restarted app would — syncs again and compares the cache with the store field by
+//! field.
+
+use serde_json::json;
+use shelfsync_engine::{Cache, Events, SyncKind, Syncer};
+use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
+use shelfsync_store::Reader;
+use shopify_sim::store::{QUANTITY_NAMES, money};
+use shopify_sim::{RunningSim, SimConfig};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn syncer(base_url: &str, token: &str, cache: Cache) -> Syncer {
+    let client = ShopifyClient::new(
+        ClientConfig::new(base_url, Credentials::AdminToken(Secret::new(token))).unwrap(),
+    )
+    .unwrap();
+    let mut s = Syncer::new(client, cache, Events::new());
+    s.page_size = 25;
+    s
+}
+
+/// The child: syncs and exits. Does nothing when run without the parent's variables.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "run only as a child of the kill tests"]
+async fn child_sync() {
+    let (Ok(url), Ok(token), Ok(db), Ok(kind)) = (
+        std::env::var("KILL_SIM_URL"),
+        std::env::var("KILL_TOKEN"),
+        std::env::var("KILL_DB"),
+        std::env::var("KILL_KIND"),
+    ) else {
+        return;
+    };
+    let cache = Cache::open(&db).await.unwrap();
+    let kind = if kind == "full" {
+        SyncKind::Full
+    } else {
+        SyncKind::Incremental
+    };
+    println!("CHILD-STARTED");
+    syncer(&url, &token, cache).run(kind).await.unwrap();
+    println!("CHILD-FINISHED");
+}
+
+/// Starts the child sync and kills it with SIGKILL after `after`. Returns whether it had
+/// already finished.
+fn sync_in_child_and_kill(sim: &RunningSim, db: &Path, kind: &str, after: Duration) -> bool {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_sync",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KILL_SIM_URL", &sim.info.base_url)
+        .env("KILL_TOKEN", sim.info.admin_token.clone().unwrap())
+        .env("KILL_DB", db)
+        .env("KILL_KIND", kind)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let finished = matches!(child.try_wait(), Ok(Some(_)));
+    // Child::kill sends SIGKILL on Unix: no destructor, no flush, no clean shutdown.
+    let _ = child.kill();
+    let _ = child.wait();
+    finished
+}
+
+fn assert_cache_equals_sim(sim: &RunningSim, db: &Path) {
+    let reader = Reader::open(db).unwrap();
+    let store = sim.state.read_store();
+    assert_eq!(
+        reader.counts().unwrap().variants as usize,
+        store.variants.len()
+    );
+    for v in store.variants.values() {
+        let cached = reader
+            .variant(v.id as i64)
+            .unwrap()
+            .expect("variant cached");
+        assert_eq!(
+            cached.price.as_str(),
+            money(v.price_cents),
+            "price of {}",
+            v.sku
+        );
+        let levels = reader.levels_for_variant(v.id as i64).unwrap();
+        for (location, level) in &store.inventory_items[&v.inventory_item_id].levels {
+            let c = levels
+                .iter()
+                .find(|l| l.level.location_id == *location as i64)
+                .expect("level cached");
+            let q = c.level.quantities;
+            let got = [
+                q.available,
+                q.committed,
+                q.damaged,
+                q.incoming,
+                q.on_hand,
+                q.quality_control,
+                q.reserved,
+                q.safety_stock,
+            ];
+            for (i, name) in QUANTITY_NAMES.iter().enumerate() {
+                assert_eq!(got[i], Some(level.quantities[i]), "{name} of {}", v.sku);
+            }
+        }
+    }
+}
+
+async fn slow_sim() -> RunningSim {
+    let sim = shopify_sim::start(SimConfig {
+        products: 150,
+        variants_per_product: 3,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    // Slow answers, so that the kill lands in the middle of the sync.
+    reqwest::Client::new()
+        .post(format!("{}/_sim/faults", sim.info.base_url))
+        .json(&json!({"latency_ms": 15}))
+        .send()
+        .await
+        .unwrap();
+    sim
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_killed_midway_converges_after_restart() {
+    let sim = slow_sim().await;
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut partial_rounds = 0;
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("store.db");
+        let after = Duration::from_millis(rng.u64(150..600));
+        let finished = sync_in_child_and_kill(&sim, &db, "full", after);
+        assert!(
+            !finished,
+            "round {round}: the sync finished before the kill ({after:?})"
+        );
+        if db.exists() {
+            let cached = Reader::open(&db).unwrap().counts().unwrap().variants;
+            if cached > 0 && (cached as usize) < sim.state.read_store().variants.len() {
+                partial_rounds += 1;
+            }
+        }
+        // The restarted app: open the same file, sync, compare.
+        let cache = Cache::open(&db).await.unwrap();
+        let token = sim.info.admin_token.clone().unwrap();
+        syncer(&sim.info.base_url, &token, cache)
+            .run(SyncKind::Incremental)
+            .await
+            .unwrap();
+        assert_cache_equals_sim(&sim, &db);
+    }
+    assert!(
+        partial_rounds > 0,
+        "no kill landed while pages were being written"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_sync_killed_midway_converges_after_restart() {
+    let sim = slow_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let token = sim.info.admin_token.clone().unwrap();
+    syncer(&sim.info.base_url, &token, Cache::open(&db).await.unwrap())
+        .run(SyncKind::Full)
+        .await
+        .unwrap();
+
+    // Store activity across many variants, so the incremental pass has pages to read.
+    let http = reqwest::Client::new();
+    let ids: Vec<(u64, u64)> = {
+        let store = sim.state.read_store();
+        store
+            .variants
+            .values()
+            .step_by(3)
+            .map(|v| (v.id, v.inventory_item_id))
+            .collect()
+    };
+    for (i, (variant, item)) in ids.iter().enumerate() {
+        let location = *sim.state.read_store().inventory_items[item]
+            .levels
+            .keys()
+            .next()
+            .unwrap();
+        let body = if i % 2 == 0 {
+            json!({"inventory_item_id": item, "location_id": location, "name": "available", "delta": 3})
+        } else {
+            json!({"variant_id": variant, "price": format!("{}.50", 10 + i), "compare_at_price": null})
+        };
+        let path = if i % 2 == 0 { "inventory" } else { "prices" };
+        let r = http
+            .post(format!("{}/_sim/{path}", sim.info.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    let finished = sync_in_child_and_kill(&sim, &db, "incremental", Duration::from_millis(250));
+    assert!(!finished, "the incremental sync finished before the kill");
+    syncer(&sim.info.base_url, &token, Cache::open(&db).await.unwrap())
+        .run(SyncKind::Incremental)
+        .await
+        .unwrap();
+    assert_cache_equals_sim(&sim, &db);
+    sim.stop().await;
+}
