@@ -1,0 +1,159 @@
+//! The command line as `clap` sees it: commands, flags and the help text.
+//!
+//! Kept apart from the commands so the whole surface (and the exit codes printed under
+//! `--help`) reads in one place.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Printed under `--help`; the same list is in the crate docs.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  a local problem (Shelfsync's data files or database)
+  2  usage error (unknown command or flag, missing argument, no secret given)
+  3  store error: unreachable, refused credentials (reconnect), or no store connected
+  4  keychain error: no keychain service, keychain locked, or a secret missing
+  5  partial failure: part of the work failed, or failed jobs wait for a person
+
+Every command takes --json: one JSON value on stdout and nothing else (daemon and
+demo print one JSON object per line); logs and errors go to stderr.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shelfsync",
+    version = shelfsync_engine::VERSION,
+    about = "Keep a Shopify store's inventory and orders in sync on this computer.",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    /// Print one JSON value on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Where Shelfsync keeps the store profile and its cache [default: the OS data folder].
+    #[arg(long, global = true, env = "SHELFSYNC_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect a store. The credentials are checked with the store, then saved in the OS
+    /// keychain. The secret is read from stdin when it is not a terminal, otherwise from a
+    /// hidden prompt; never from an argument.
+    Connect(ConnectArgs),
+    /// Fetch what changed since the last sync (or everything, with --full).
+    Sync(SyncArgs),
+    /// The connected store, its token, API budget, cache, work queue and last syncs.
+    Status,
+    /// The work queue: list jobs, retry or discard failed ones.
+    Jobs(JobsArgs),
+    /// Search the cached inventory by SKU, product title or variant title.
+    Inventory(InventoryArgs),
+    /// Forget the store: its secrets leave the keychain (the cache file stays).
+    Disconnect,
+    /// Start a simulated store in this process, connect to it and sync it, then place an
+    /// order every few seconds and sync again, until Ctrl-C. Never touches real credentials.
+    Demo(DemoArgs),
+    /// Run the engine headless: sync every --interval seconds and print what needs a person,
+    /// until Ctrl-C or SIGTERM.
+    Daemon(DaemonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// A `*.myshopify.com` domain, or a base URL such as the simulator's.
+    #[arg(value_name = "STORE")]
+    pub store: String,
+
+    /// Use the client-credentials grant with this client id (the secret is the app's client
+    /// secret). Without it the secret is an admin API token.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Read the whole store again, ignoring the watermarks.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub action: Option<JobsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// Jobs that are waiting, running or failed (the default).
+    List,
+    /// Run failed jobs again, with a fresh retry budget.
+    Retry(RetryArgs),
+    /// Remove failed jobs from the queue; the audit log keeps what they were.
+    Discard(DiscardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The failed jobs to retry.
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all",
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
+    pub ids: Vec<i64>,
+
+    /// Retry every failed job.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscardArgs {
+    /// The failed jobs to discard.
+    #[arg(value_name = "ID", required = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub ids: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Start of a SKU, product title or variant title (case-insensitive); empty lists all.
+    #[arg(value_name = "QUERY", default_value = "")]
+    pub query: String,
+
+    /// At most this many rows.
+    #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+
+    /// Skip this many rows first (for paging).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub offset: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Sync once, print the status and exit (no simulated orders).
+    #[arg(long)]
+    pub once: bool,
+
+    /// Seconds between simulated orders.
+    #[arg(long, default_value_t = 3, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub every: u64,
+
+    /// Products in the simulated store (three variants each, stocked at three locations).
+    #[arg(long, default_value_t = 200, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20_000))]
+    pub products: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Seconds between incremental syncs.
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+}

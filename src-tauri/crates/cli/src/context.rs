@@ -1,0 +1,89 @@
+//! What every command shares: the data folder, the keychain namespace and the output mode.
+//!
+//! The data folder defaults to the OS data directory (the folder the desktop app uses, so
+//! the app and the CLI see the same store), split like the keychain namespace: debug builds
+//! never read or write a release build's files. `--data-dir` or `SHELFSYNC_DATA_DIR`
+//! overrides it.
+//!
+//! `SHELFSYNC_KEYCHAIN_NAMESPACE` replaces the keychain namespace. It exists so tests (and
+//! anyone who wants a second, separate profile) can keep their secrets apart from a real
+//! store's; it is read nowhere else.
+
+use crate::cli::Cli;
+use crate::failure::{Code, Failure};
+use shelfsync_engine::{Engine, EngineConfig, Keychain, StoreProfile};
+use shelfsync_shopify::Clock;
+use std::path::PathBuf;
+
+/// The desktop app's identifier: its data folder under the OS data directory.
+const APP_DIR: &str = "app.shelfsync.desktop";
+
+pub const NAMESPACE_ENV: &str = "SHELFSYNC_KEYCHAIN_NAMESPACE";
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub json: bool,
+    pub data_dir: PathBuf,
+    pub namespace: String,
+}
+
+impl Context {
+    pub fn from_cli(cli: &Cli) -> Result<Self, Failure> {
+        let data_dir = match &cli.data_dir {
+            Some(dir) => dir.clone(),
+            None => default_data_dir()?,
+        };
+        let namespace = std::env::var(NAMESPACE_ENV)
+            .ok()
+            .map(|ns| ns.trim().to_string())
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or_else(|| Keychain::platform().namespace().to_string());
+        Ok(Self {
+            json: cli.json,
+            data_dir,
+            namespace,
+        })
+    }
+
+    pub fn keychain(&self) -> Keychain {
+        Keychain::platform_with_namespace(self.namespace.clone())
+    }
+
+    /// An engine over the data folder; nothing is opened yet.
+    pub fn engine(&self) -> Engine {
+        Engine::new(EngineConfig {
+            data_dir: self.data_dir.clone(),
+            keychain: self.keychain(),
+            clock: Clock::real(),
+        })
+    }
+
+    /// The saved store and the path of its cache, without touching the keychain or the
+    /// network: for commands that only read or edit local data.
+    pub fn local_store(&self) -> Result<(StoreProfile, PathBuf), Failure> {
+        let profile = self
+            .engine()
+            .saved_profile()?
+            .ok_or_else(Failure::not_connected)?;
+        // The engine names the file the same way when it opens a session.
+        let file = shelfsync_store::store_file_name(&profile.address)
+            .map_err(|e| Failure::new(Code::Local, e.to_string()))?;
+        let path = self.data_dir.join(file);
+        Ok((profile, path))
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf, Failure> {
+    let base = dirs::data_dir().ok_or_else(|| {
+        Failure::usage(
+            "Shelfsync could not find this computer's data folder. Pass --data-dir DIR or set \
+             SHELFSYNC_DATA_DIR.",
+        )
+    })?;
+    let dir = if cfg!(debug_assertions) {
+        format!("{APP_DIR}.dev")
+    } else {
+        APP_DIR.to_string()
+    };
+    Ok(base.join(dir))
+}

@@ -1,0 +1,567 @@
+//! The `shelfsync` binary as a person or a script uses it: real processes, a simulator over
+//! real HTTP on a free port, a temporary data folder, and what ends up on stdout, stderr and
+//! in the exit code.
+//!
+//! Tests that store a secret use the real OS keychain, each under its own namespace
+//! (`SHELFSYNC_KEYCHAIN_NAMESPACE`), and are ignored by a plain `cargo test`: `.ci/test`
+//! runs them inside a private D-Bus session with GNOME Keyring unlocked. The others point
+//! D-Bus at a socket that does not exist, so they can never touch a real keychain.
+
+use serde_json::Value;
+use shelfsync_store::{Database, NewJob};
+use shopify_sim::{RunningSim, SimConfig};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shelfsync");
+const NO_KEYCHAIN: (&str, &str) = ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON value ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// One user's environment: a data folder and a keychain namespace of its own.
+struct User {
+    dir: tempfile::TempDir,
+    namespace: String,
+    env: Vec<(&'static str, &'static str)>,
+}
+
+impl User {
+    fn new(test: &str) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            namespace: format!("app.shelfsync.test.cli.{test}.{}", std::process::id()),
+            env: Vec::new(),
+        }
+    }
+
+    /// A user whose machine has no keychain service at all.
+    fn without_keychain(test: &str) -> Self {
+        let mut user = Self::new(test);
+        user.env.push(NO_KEYCHAIN);
+        user
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None).await
+    }
+
+    async fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.args(args)
+            .env("SHELFSYNC_DATA_DIR", self.path())
+            .env("SHELFSYNC_KEYCHAIN_NAMESPACE", &self.namespace)
+            .env_remove("SHELFSYNC_LOG")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start shelfsync");
+        if let Some(text) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(text.as_bytes()).await.unwrap();
+            drop(pipe);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("shelfsync {args:?} did not finish"))
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// A saved profile for `address`, as `connect` leaves it, without touching a keychain.
+    fn save_profile(&self, address: &str) {
+        let profile = serde_json::json!({
+            "address": address,
+            "auth": { "kind": "admin_token" },
+            "name": "Corner Shop",
+        });
+        std::fs::write(self.path().join("profile.json"), profile.to_string()).unwrap();
+    }
+
+    /// The store's database, opened the way the engine opens it.
+    fn database(&self, address: &str) -> Database {
+        let file = shelfsync_store::store_file_name(address).unwrap();
+        Database::open(self.path().join(file)).unwrap()
+    }
+}
+
+async fn sim() -> RunningSim {
+    shopify_sim::start(SimConfig {
+        products: 10,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Every file under `dir` (recursively) must not contain `secret`.
+fn assert_not_in_files(dir: &Path, secret: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            assert_not_in_files(&path, secret);
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} contains the secret",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Enqueues a job, then has the next due job run out of retries, as the supervisor leaves
+/// one. Returns the failed job's id.
+fn add_failed_job(db: &mut Database, error: &str) -> i64 {
+    db.enqueue(&NewJob {
+        kind: "inventory.set".into(),
+        payload: serde_json::json!({ "sku": "MUG-1" }),
+        dedupe_key: None,
+        run_at: None,
+    })
+    .unwrap();
+    let claimed = db.claim_next_job().unwrap().unwrap();
+    db.mark_job_failed(claimed.id, error).unwrap();
+    claimed.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
+    let user = User::without_keychain("usage");
+    for args in [
+        &["frobnicate"][..],
+        &["connect"],
+        &["jobs", "retry"],
+        &["jobs", "retry", "3", "--all"],
+        &["jobs", "discard"],
+        &["inventory", "--limit", "0"],
+        &["daemon", "--interval", "soon"],
+        &["sync", "--fast"],
+    ] {
+        let out = user.run(args).await;
+        assert_eq!(out.code, 2, "{args:?}\n{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
+        assert!(!out.stderr.is_empty(), "{args:?} said nothing");
+    }
+
+    // No secret on stdin (and no terminal to prompt on): a usage error, before any network.
+    let out = user
+        .run_with_stdin(&["connect", "corner-shop.myshopify.com"], Some("\n"))
+        .await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("No secret given"), "{}", out.stderr);
+    assert!(!user.path().join("profile.json").exists());
+
+    let help = user.run(&["--help"]).await;
+    help.expect_code(0);
+    for line in [
+        "2  usage error",
+        "3  store error",
+        "4  keychain error",
+        "5  partial failure",
+    ] {
+        assert!(help.stdout.contains(line), "--help lacks {line:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_exits_3_says_to_reconnect_and_never_shows_the_token() {
+    let sim = sim().await;
+    let user = User::without_keychain("wrong-token");
+    let token = "shpat_not_the_right_token_0123456789";
+    let out = user
+        .run_with_stdin(
+            &["connect", &sim.info.base_url, "--json"],
+            Some(&format!("{token}\n")),
+        )
+        .await;
+    out.expect_code(3);
+    assert!(out.stdout.is_empty(), "--json prints no result on failure");
+    assert!(
+        out.stderr.contains("refused") && out.stderr.contains("Re-connect"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("shelfsync connect {}", sim.info.base_url)),
+        "the message gives the command to run: {}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    assert!(!out.stderr.contains(token) && !out.stdout.contains(token));
+    assert!(
+        !user.path().join("profile.json").exists(),
+        "a refused token saves nothing"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_store_exits_3() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let user = User::without_keychain("unreachable");
+    let out = user
+        .run_with_stdin(&["connect", &address], Some("shpat_whatever"))
+        .await;
+    out.expect_code(3);
+    assert!(out.stderr.contains("Could not reach"), "{}", out.stderr);
+    assert!(!out.stderr.contains("shpat_whatever"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keychain_service_status_exits_4_naming_the_store_and_the_next_step() {
+    let user = User::without_keychain("no-keychain");
+    user.save_profile("corner-shop.myshopify.com");
+    for args in [&["status"][..], &["status", "--json"], &["sync"]] {
+        let out = user.run(args).await;
+        out.expect_code(4);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        let message = out.stderr.trim();
+        assert_eq!(message.lines().count(), 1, "one line: {message}");
+        assert!(message.contains("corner-shop.myshopify.com"), "{message}");
+        assert!(message.contains("keychain"), "{message}");
+        assert!(
+            message.contains("start your desktop's keyring service")
+                && message.contains("try again"),
+            "says what to do: {message}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_store_connected_status_says_so_and_sync_exits_3() {
+    let user = User::without_keychain("nothing-connected");
+    let out = user.run(&["status", "--json"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json()["connected"], false);
+    let out = user.run(&["sync"]).await;
+    out.expect_code(3);
+    assert!(
+        out.stderr.contains("shelfsync connect STORE"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_list_retry_and_discard_work_on_the_local_queue() {
+    let user = User::without_keychain("jobs");
+    let address = "corner-shop.myshopify.com";
+    user.save_profile(address);
+    drop(user.database(address));
+
+    let out = user.run(&["jobs", "list", "--json"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json(), serde_json::json!([]));
+    let out = user.run(&["jobs"]).await;
+    out.expect_code(0);
+    assert!(out.stdout.contains("No jobs"), "{}", out.stdout);
+
+    let id = {
+        let mut db = user.database(address);
+        add_failed_job(
+            &mut db,
+            "Shopify refused the stock change: no such location.",
+        )
+    };
+    let out = user.run(&["jobs", "list", "--json"]).await;
+    out.expect_code(0);
+    let jobs = out.json();
+    assert_eq!(jobs.as_array().unwrap().len(), 1, "{jobs}");
+    assert_eq!(jobs[0]["id"], id);
+    assert_eq!(jobs[0]["state"], "failed");
+    assert_eq!(
+        jobs[0]["last_error"],
+        "Shopify refused the stock change: no such location."
+    );
+    let text = user.run(&["jobs", "list"]).await;
+    assert!(
+        text.stdout.contains("failed") && text.stdout.contains("no such location"),
+        "{}",
+        text.stdout
+    );
+
+    // One of two ids does not exist: the other is still retried, and the exit code says so.
+    let out = user
+        .run(&["jobs", "retry", &id.to_string(), "999", "--json"])
+        .await;
+    out.expect_code(5);
+    let result = out.json();
+    assert_eq!(result["retried"], serde_json::json!([id]));
+    assert_eq!(result["refused"][0]["id"], 999);
+    assert!(out.stderr.contains("no job 999"), "{}", out.stderr);
+    let jobs = user.run(&["jobs", "list", "--json"]).await.json();
+    assert_eq!(jobs[0]["state"], "pending", "{jobs}");
+
+    // Nothing could be done at all: not a partial failure.
+    let out = user.run(&["jobs", "discard", "999"]).await;
+    out.expect_code(1);
+    assert!(out.stderr.contains("There is no job 999"), "{}", out.stderr);
+    let out = user.run(&["jobs", "discard", &id.to_string()]).await;
+    out.expect_code(1);
+    assert!(out.stderr.contains("pending"), "{}", out.stderr);
+
+    let id = {
+        let mut db = user.database(address);
+        add_failed_job(&mut db, "Shopify refused the price: not a number.")
+    };
+    let out = user
+        .run(&["jobs", "discard", &id.to_string(), "--json"])
+        .await;
+    out.expect_code(0);
+    assert_eq!(out.json()["discarded"], serde_json::json!([id]));
+    let out = user.run(&["jobs", "retry", "--all", "--json"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json()["retried"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run through .ci/test"]
+async fn connect_sync_then_status_and_inventory_match_the_simulator() {
+    let sim = sim().await;
+    let user = User::new("connect-sync");
+    let token = sim.info.admin_token.clone().unwrap();
+    let address = sim.info.base_url.clone();
+
+    let out = user
+        .run_with_stdin(
+            &["connect", &address, "--json"],
+            Some(&format!("{token}\n")),
+        )
+        .await;
+    out.expect_code(0);
+    let connected = out.json();
+    assert_eq!(connected["connected"], true);
+    assert_eq!(connected["store"]["address"], address.as_str());
+    assert_eq!(connected["store"]["auth"]["kind"], "admin_token");
+    assert!(!out.stdout.contains(&token) && !out.stderr.contains(&token));
+
+    let out = user.run(&["sync", "--full", "--json"]).await;
+    out.expect_code(0);
+    let (variants, products, locations, levels) = {
+        let store = sim.state.read_store();
+        let levels: usize = store.inventory_items.values().map(|i| i.levels.len()).sum();
+        (
+            store.variants.len(),
+            store.products.len(),
+            store.locations.len(),
+            levels,
+        )
+    };
+    assert_eq!(out.json()["variants"], variants);
+
+    let out = user.run(&["status", "--json"]).await;
+    out.expect_code(0);
+    let status = out.json();
+    assert_eq!(status["connected"], true);
+    assert_eq!(status["store"]["address"], address.as_str());
+    assert_eq!(status["cache"]["variants"], variants);
+    assert_eq!(status["cache"]["products"], products);
+    assert_eq!(status["cache"]["locations"], locations);
+    assert_eq!(status["cache"]["levels"], levels);
+    assert_eq!(status["queue"]["failed"], 0);
+    assert!(
+        !status["watermarks"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+    let text = user.run(&["status"]).await;
+    text.expect_code(0);
+    assert!(text.stdout.contains(&address), "{}", text.stdout);
+    assert!(text.stdout.contains("admin token"), "{}", text.stdout);
+
+    let out = user.run(&["inventory", "--json", "--limit", "1000"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json().as_array().unwrap().len(), variants);
+
+    // One SKU: the cached total equals the simulator's, before and after a sale.
+    let (variant_id, sku, available) = {
+        let store = sim.state.read_store();
+        let v = store
+            .variants
+            .values()
+            .find(|v| store.variant_inventory_quantity(v) > 2)
+            .unwrap()
+            .clone();
+        (v.id, v.sku.clone(), store.variant_inventory_quantity(&v))
+    };
+    let rows = user.run(&["inventory", &sku, "--json"]).await.json();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["sku"], sku.as_str());
+    assert_eq!(rows[0]["total_available"], available);
+    let text = user.run(&["inventory", &sku]).await;
+    assert!(
+        text.stdout.starts_with("SKU") && text.stdout.contains(&sku),
+        "{}",
+        text.stdout
+    );
+
+    {
+        let now = sim.state.clock.now();
+        sim.state
+            .write_store()
+            .place_order(&[(variant_id, 2)], None, now)
+            .unwrap();
+    }
+    user.run(&["sync", "--json"]).await.expect_code(0);
+    let rows = user.run(&["inventory", &sku, "--json"]).await.json();
+    assert_eq!(rows[0]["total_available"], available - 2);
+
+    // A failed job makes status exit 5, with the status still on stdout.
+    let id = add_failed_job(&mut user.database(&address), "Shopify refused the write.");
+    let out = user.run(&["status", "--json"]).await;
+    out.expect_code(5);
+    assert_eq!(out.json()["queue"]["failed"], 1);
+    assert!(out.stderr.contains("shelfsync jobs list"), "{}", out.stderr);
+    let out = user.run(&["jobs", "retry", &id.to_string()]).await;
+    out.expect_code(0);
+
+    assert_not_in_files(user.path(), &token);
+
+    // The store revokes the token: the next sync says to reconnect, and how.
+    post_control(&sim, "/_sim/tokens/revoke").await;
+    let out = user.run(&["sync"]).await;
+    out.expect_code(3);
+    assert!(out.stderr.contains("Re-connect"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("shelfsync connect {address}")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&token));
+
+    let out = user.run(&["disconnect", "--json"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json()["disconnected"]["address"], address.as_str());
+    let out = user.run(&["status", "--json"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json()["connected"], false);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run through .ci/test"]
+async fn connect_with_client_credentials_reads_the_secret_from_stdin() {
+    let sim = sim().await;
+    let user = User::new("client-credentials");
+    let address = sim.info.base_url.clone();
+    let out = user
+        .run_with_stdin(
+            &["connect", &address, "--client-id", &sim.info.client_id],
+            Some(&sim.info.client_secret),
+        )
+        .await;
+    out.expect_code(0);
+    assert!(out.stdout.contains("Connected to"), "{}", out.stdout);
+    assert!(!out.stdout.contains(&sim.info.client_secret));
+
+    let status = user.run(&["status", "--json"]).await;
+    status.expect_code(0);
+    let status = status.json();
+    assert_eq!(status["store"]["auth"]["kind"], "client_credentials");
+    assert_eq!(
+        status["store"]["auth"]["client_id"],
+        sim.info.client_id.as_str()
+    );
+    user.run(&["sync", "--full"]).await.expect_code(0);
+    assert_not_in_files(user.path(), &sim.info.client_secret);
+
+    user.run(&["disconnect"]).await.expect_code(0);
+    sim.stop().await;
+}
+
+/// A bodyless POST to the simulator's control API, over a plain TCP connection.
+async fn post_control(sim: &RunningSim, path: &str) {
+    use tokio::io::AsyncReadExt;
+    let mut stream = tokio::net::TcpStream::connect(sim.addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        sim.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run through .ci/test"]
+async fn demo_once_syncs_a_simulated_store_and_leaves_nothing_behind() {
+    let user = User::new("demo");
+    let out = user
+        .run(&["demo", "--once", "--json", "--products", "10"])
+        .await;
+    out.expect_code(0);
+    let demo = out.json();
+    assert_eq!(demo["sync"]["sync"], "full");
+    assert_eq!(demo["sync"]["variants"], 30);
+    let status = &demo["status"];
+    assert_eq!(status["connected"], true);
+    assert_eq!(status["cache"]["variants"], 30);
+    assert_eq!(status["cache"]["products"], 10);
+    assert_eq!(status["cache"]["locations"], 3);
+    assert!(
+        status["store"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Shelfsync Sim"),
+        "{status}"
+    );
+    assert!(status["bucket"]["maximum"].as_f64().unwrap() > 0.0);
+    let base_url = demo["simulator"]["base_url"].as_str().unwrap();
+    assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+
+    // The demo never wrote a real profile, and cleaned up its own folder.
+    assert!(!user.path().join("profile.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(user.path().join("demo"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // And the real namespace is still empty: status sees no store.
+    let out = user.run(&["status", "--json"]).await;
+    assert_eq!(out.json()["connected"], false);
+}
