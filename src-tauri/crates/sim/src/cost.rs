@@ -13,7 +13,9 @@
 //!   `product{variants(first:10){nodes{id}}}` → 7, `orders(first:250){lineItems(first:250){id}}`
 //!   → 156 and `products(first:250){variants(first:250) options}` → 167 all fit this rule.
 //! - [C capture] the actual cost uses the number of nodes actually returned in place of `first`
-//!   (`locations(first:10)` returning 2 nodes: requested 6, actual 4).
+//!   (`locations(first:10)` returning 2 nodes: requested 6, actual 4), and objects that come back
+//!   `null` cost nothing (an inventory mutation answering only `userErrors`: requested 13,
+//!   actual 10). See [`CostWalk::actual_operation`].
 //! - [C capture] `productsCount` and the other `Count` fields cost 10.
 //! - [I capture] mutation payloads: the payload's own direct objects are free, deeper objects cost
 //!   1 (`inventorySetQuantities{inventoryAdjustmentGroup{changes{item location}}}` → 13,
@@ -26,7 +28,7 @@ use std::collections::HashMap;
 
 use apollo_compiler::ast::Value;
 use apollo_compiler::executable::{Field, Operation, OperationType, Selection, SelectionSet};
-use apollo_compiler::response::JsonMap;
+use apollo_compiler::response::{JsonMap, JsonValue};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
@@ -129,6 +131,122 @@ impl CostWalk<'_> {
             self.selection(&operation.selection_set)
         };
         total.ceil().max(0.0) as u32
+    }
+
+    /// The actual cost: the same rules applied to what the response holds. Connections count the
+    /// nodes returned, objects that came back `null` cost nothing, and a list of objects costs as
+    /// one object with its most expensive element (`nodes(ids:)`: one per non-null entry). A
+    /// mutation field always costs its base 10 (captured: a `userErrors`-only inventory call is
+    /// requested at 13 and charged 10).
+    pub fn actual_operation(&self, operation: &Operation, data: &JsonValue) -> u32 {
+        let total = if operation.operation_type == OperationType::Mutation {
+            self.fields(&operation.selection_set)
+                .map(|field| {
+                    let payload = data.get(field.response_key().as_str());
+                    let children: f64 = match payload {
+                        Some(JsonValue::Object(map)) => self
+                            .fields(&field.selection_set)
+                            .map(|g| {
+                                map.get(g.response_key().as_str())
+                                    .map_or(0.0, |v| self.actual_selection(&g.selection_set, v))
+                            })
+                            .sum(),
+                        _ => 0.0,
+                    };
+                    self.model.mutation() + children
+                })
+                .sum()
+        } else {
+            self.actual_selection(&operation.selection_set, data)
+        };
+        total.ceil().max(0.0) as u32
+    }
+
+    /// Cost of the fields of `set` as found in `value` (an object, or a list of them).
+    fn actual_selection(&self, set: &SelectionSet, value: &JsonValue) -> f64 {
+        match value {
+            JsonValue::Array(items) => items
+                .iter()
+                .map(|item| self.actual_selection(set, item))
+                .fold(0.0, f64::max),
+            JsonValue::Object(map) => self
+                .fields(set)
+                .map(|f| self.actual_field(f, map.get(f.response_key().as_str())))
+                .sum(),
+            _ => 0.0,
+        }
+    }
+
+    fn actual_field(&self, field: &Field, value: Option<&JsonValue>) -> f64 {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return 0.0;
+        };
+        let type_name = field.definition.ty.inner_named_type();
+        match self.schema.types.get(type_name) {
+            Some(ExtendedType::Object(object)) if is_connection(object) => {
+                let mut returned: Option<usize> = None;
+                let mut child: f64 = 0.0;
+                for f in self.fields(&field.selection_set) {
+                    let Some(JsonValue::Array(items)) = value.get(f.response_key().as_str()) else {
+                        continue;
+                    };
+                    match f.name.as_str() {
+                        "nodes" => {
+                            returned = Some(returned.unwrap_or(0).max(items.len()));
+                            child = child.max(
+                                self.actual_selection(
+                                    &f.selection_set,
+                                    value
+                                        .get(f.response_key().as_str())
+                                        .unwrap_or(&JsonValue::Null),
+                                ),
+                            );
+                        }
+                        "edges" => {
+                            returned = Some(returned.unwrap_or(0).max(items.len()));
+                            for g in self.fields(&f.selection_set) {
+                                if g.name == "node" {
+                                    for edge in items {
+                                        if let Some(node) = edge.get(g.response_key().as_str()) {
+                                            child = child
+                                                .max(self.actual_selection(&g.selection_set, node));
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let page = returned.unwrap_or_else(|| match &self.basis {
+                    Basis::Actual(observed) => {
+                        observed.get(&field_key(field)).copied().unwrap_or(0)
+                    }
+                    Basis::Requested => 0,
+                });
+                self.model.connection(page, child)
+            }
+            Some(ExtendedType::Object(_)) if type_name == "Count" => self.model.count(),
+            Some(ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
+                match value {
+                    JsonValue::Array(items) => {
+                        let present = items.iter().filter(|i| !i.is_null()).count();
+                        if present == 0 {
+                            return 0.0;
+                        }
+                        let per = self.model.object()
+                            + self.actual_selection(&field.selection_set, value);
+                        if field.name == "nodes" {
+                            per * present as f64
+                        } else {
+                            per
+                        }
+                    }
+                    _ => self.model.object() + self.actual_selection(&field.selection_set, value),
+                }
+            }
+            _ => 0.0,
+        }
     }
 
     /// The included fields of a selection set, fragments flattened.

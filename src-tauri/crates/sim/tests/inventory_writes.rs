@@ -156,6 +156,12 @@ async fn stale_change_from_quantity_fails_the_whole_call() {
         json!(["input", "quantities", "1", "changeFromQuantity"])
     );
     assert_eq!(p["userErrors"].as_array().unwrap().len(), 1);
+    // As captured for a userErrors-only call: requested 13, charged 10 (no group came back).
+    assert_eq!(
+        r.body["extensions"]["cost"]["requestedQueryCost"],
+        json!(13)
+    );
+    assert_eq!(r.body["extensions"]["cost"]["actualQueryCost"], json!(10));
     assert_eq!(
         quantities(&s, &a).await.0,
         a_avail,

@@ -223,7 +223,7 @@ fn respond_body(
         variables: &variables,
         basis: Basis::Actual(&observed),
     }
-    .operation(operation)
+    .actual_operation(operation, &data)
     .min(requested);
     let now = state.clock.now();
     state.refund_to_bucket(app, f64::from(requested - actual), now);
