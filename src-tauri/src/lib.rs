@@ -14,9 +14,13 @@ pub mod views;
 
 use tauri::Manager;
 
+/// Keeps the log file writer flushing for the life of the app.
+struct LogGuard {
+    _writer: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
 /// Builds and runs the app until the last window closes or the tray's Quit is chosen.
 pub fn run() {
-    init_tracing();
     let result = tauri::Builder::default()
         // Must be first: a second launch hands its arguments to the running instance and
         // exits, so two engines never sync the same store against each other.
@@ -30,6 +34,8 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(commands::handler())
         .setup(|app| {
+            let guard = init_tracing(app.path().app_log_dir().ok().as_deref());
+            app.manage(LogGuard { _writer: guard });
             tray::install(app.handle())?;
             let data_dir = app.path().app_data_dir()?;
             let state = state::AppState::new(app.handle().clone(), data_dir);
@@ -48,12 +54,32 @@ pub fn run() {
     }
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
+/// Logs go to stderr and to a daily rolling file in the OS log directory
+/// (`SHELFSYNC_LOG` takes an `EnvFilter` directive, default `info`). Nothing logged carries
+/// a secret: secrets are `Secret` values, whose `Debug` and `Display` are redacted.
+fn init_tracing(
+    log_dir: Option<&std::path::Path>,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, fmt};
     let filter =
         EnvFilter::try_from_env("SHELFSYNC_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let (file_layer, guard) = match log_dir.map(|d| (d, std::fs::create_dir_all(d))) {
+        Some((dir, Ok(()))) => {
+            let appender = tracing_appender::rolling::daily(dir, "shelfsync.log");
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            (
+                Some(fmt::layer().with_ansi(false).with_writer(writer)),
+                Some(guard),
+            )
+        }
+        _ => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(file_layer)
         .try_init();
+    guard
 }
