@@ -240,6 +240,27 @@ async fn a_wrong_token_exits_3_says_to_reconnect_and_never_shows_the_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_token_with_no_keychain_to_keep_it_exits_4_and_saves_nothing() {
+    let sim = sim().await;
+    let user = User::without_keychain("connect-no-keychain");
+    let token = sim.info.admin_token.clone().unwrap();
+    let out = user
+        .run_with_stdin(&["connect", &sim.info.base_url], Some(&token))
+        .await;
+    out.expect_code(4);
+    let message = out.stderr.trim();
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains(&sim.info.base_url), "{message}");
+    assert!(message.contains("try again"), "{message}");
+    assert!(!message.contains(&token));
+    assert!(
+        !user.path().join("profile.json").exists(),
+        "never a fallback to a file"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_store_exits_3() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", closed.local_addr().unwrap());
@@ -557,11 +578,89 @@ async fn demo_once_syncs_a_simulated_store_and_leaves_nothing_behind() {
 
     // The demo never wrote a real profile, and cleaned up its own folder.
     assert!(!user.path().join("profile.json").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(user.path().join("demo"))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
-        .unwrap_or_default();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(
+        !user.path().join("demo").exists(),
+        "the demo folder is removed"
+    );
     // And the real namespace is still empty: status sees no store.
     let out = user.run(&["status", "--json"]).await;
     assert_eq!(out.json()["connected"], false);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run through .ci/test"]
+async fn the_daemon_prints_what_needs_a_person_and_stops_on_sigterm() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let sim = sim().await;
+    let user = User::new("daemon");
+    let token = sim.info.admin_token.clone().unwrap();
+    let address = sim.info.base_url.clone();
+    user.run_with_stdin(&["connect", &address], Some(&token))
+        .await
+        .expect_code(0);
+
+    let mut daemon = tokio::process::Command::new(BIN)
+        .args(["daemon", "--interval", "1"])
+        .env("SHELFSYNC_DATA_DIR", user.path())
+        .env("SHELFSYNC_KEYCHAIN_NAMESPACE", &user.namespace)
+        .env_remove("SHELFSYNC_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(daemon.stdout.take().unwrap()).lines();
+    let mut stderr = BufReader::new(daemon.stderr.take().unwrap()).lines();
+
+    // It syncs on its own: the first pass fills the cache.
+    let first = tokio::time::timeout(Duration::from_secs(60), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(first.contains("Shelfsync daemon for"), "{first}");
+    let synced = tokio::time::timeout(Duration::from_secs(60), stderr.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(synced.contains("Incremental sync"), "{synced}");
+
+    // The store stops accepting the token: one line on stdout says what to do.
+    post_control(&sim, "/_sim/tokens/revoke").await;
+    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await
+        .expect("an attention line")
+        .unwrap()
+        .unwrap();
+    assert!(line.starts_with("Needs you:"), "{line}");
+    assert!(
+        line.contains(&format!("shelfsync connect {address}")),
+        "{line}"
+    );
+    assert!(!line.contains(&token));
+
+    let pid = daemon.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), daemon.wait())
+        .await
+        .expect("the daemon stops on SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = stderr.next_line().await {
+        rest.push(line);
+    }
+    assert!(
+        rest.last().is_some_and(|l| l.contains("daemon stopped")),
+        "{rest:?}"
+    );
+    user.run(&["disconnect"]).await.expect_code(0);
+    sim.stop().await;
 }

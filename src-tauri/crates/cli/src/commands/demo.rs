@@ -58,6 +58,10 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> Result<(), Failure> {
     if let Err(err) = std::fs::remove_dir_all(&dir) {
         eprintln!("shelfsync: could not remove {}: {err}", dir.display());
     }
+    if let Some(parent) = dir.parent() {
+        // Only succeeds when no other demo is running.
+        let _ = std::fs::remove_dir(parent);
+    }
     result
 }
 

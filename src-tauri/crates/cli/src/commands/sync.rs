@@ -61,11 +61,19 @@ pub fn describe(kind: SyncKind, report: &SyncReport) -> String {
             output::thousands(report.variants)
         ),
         SyncKind::Incremental => format!(
-            "Incremental sync: {} changed variants and {} changed stock levels in {secs:.1} s.",
-            output::thousands(report.variants),
-            output::thousands(report.levels)
+            "Incremental sync: {} and {} changed, in {secs:.1} s.",
+            count(report.variants, "variant", "variants"),
+            count(report.levels, "stock level", "stock levels")
         ),
     }
+}
+
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        output::thousands(n),
+        if n == 1 { one } else { many }
+    )
 }
 
 /// Runs a sync, drawing a progress bar on stderr when `show` and stderr is a terminal.
