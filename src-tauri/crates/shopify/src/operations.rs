@@ -35,6 +35,8 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (VariantsPage::NAME, VariantsPage::DOCUMENT),
     (LocationLevels::NAME, LocationLevels::DOCUMENT),
     (VariantCount::NAME, VariantCount::DOCUMENT),
+    (InventoryAdjust::NAME, InventoryAdjust::DOCUMENT),
+    (InventorySet::NAME, InventorySet::DOCUMENT),
 ];
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -277,3 +279,125 @@ impl Operation for VariantCount {
     type Variables = NoVariables;
     type Data = VariantCountData;
 }
+
+/// A mutation's business-rule failure (`userErrors`), as Shopify reports it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct UserError {
+    #[serde(default)]
+    pub field: Option<Vec<String>>,
+    pub message: String,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustmentGroup {
+    pub id: String,
+    pub changes: Vec<QuantityChange>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct QuantityChange {
+    pub name: String,
+    pub delta: i64,
+    pub item: IdRef,
+    pub location: IdRef,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryPayload {
+    pub inventory_adjustment_group: Option<AdjustmentGroup>,
+    pub user_errors: Vec<UserError>,
+}
+
+/// One quantity to set, compare-and-set against `change_from_quantity`.
+///
+/// `change_from_quantity` is always sent: `Some(n)` makes Shopify refuse the whole call with
+/// `CHANGE_FROM_QUANTITY_STALE` unless the current value is `n`; `None` is sent as an
+/// explicit `null`, which skips the check. Leaving the key out is an error in 2026-04+.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SetQuantity {
+    pub inventory_item_id: String,
+    pub location_id: String,
+    pub quantity: i64,
+    pub change_from_quantity: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventorySetInput {
+    /// `available` or `on_hand`.
+    pub name: String,
+    /// e.g. `correction`.
+    pub reason: String,
+    pub reference_document_uri: Option<String>,
+    pub quantities: Vec<SetQuantity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InventorySetVariables {
+    pub input: InventorySetInput,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventorySetData {
+    pub inventory_set_quantities: Option<InventoryPayload>,
+}
+
+/// Sets quantities (at most 250 per call), all or nothing.
+pub struct InventorySet;
+
+impl Operation for InventorySet {
+    const NAME: &'static str = "InventorySet";
+    const DOCUMENT: &'static str = document!("InventorySet.graphql");
+    type Variables = InventorySetVariables;
+    type Data = InventorySetData;
+}
+
+impl Mutation for InventorySet {}
+
+/// One change by a delta; `change_from_quantity` as in [`SetQuantity`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustQuantity {
+    pub inventory_item_id: String,
+    pub location_id: String,
+    pub delta: i64,
+    pub change_from_quantity: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryAdjustInput {
+    pub name: String,
+    pub reason: String,
+    pub reference_document_uri: Option<String>,
+    pub changes: Vec<AdjustQuantity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryAdjustVariables {
+    pub input: InventoryAdjustInput,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryAdjustData {
+    pub inventory_adjust_quantities: Option<InventoryPayload>,
+}
+
+/// Adjusts quantities by deltas (at most 250 per call), all or nothing.
+pub struct InventoryAdjust;
+
+impl Operation for InventoryAdjust {
+    const NAME: &'static str = "InventoryAdjust";
+    const DOCUMENT: &'static str = document!("InventoryAdjust.graphql");
+    type Variables = InventoryAdjustVariables;
+    type Data = InventoryAdjustData;
+}
+
+impl Mutation for InventoryAdjust {}

@@ -198,3 +198,27 @@ async fn eight_concurrent_callers_are_almost_never_throttled() {
     );
     sim.stop().await;
 }
+
+/// A store that answers 503 to a third of requests: every call still succeeds, through
+/// retries with jittered backoff, and nothing else is retried.
+#[tokio::test]
+async fn injected_server_errors_are_retried_until_success() {
+    let sim = sim(SimConfig::default()).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/_sim/faults", sim.info.base_url))
+        .json(&serde_json::json!({"http_5xx_rate": 0.33, "http_5xx_status": 503}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let token = Secret::new(sim.info.admin_token.clone().unwrap());
+    let c = client(&sim, Credentials::AdminToken(token), Clock::real());
+    for _ in 0..30 {
+        c.execute::<ShopInfo>(&NoVariables {}).await.unwrap();
+    }
+    let stats = c.stats();
+    assert!(stats.retries >= 3, "expected some retries: {stats:?}");
+    assert_eq!(stats.requests, 30 + stats.retries);
+    sim.stop().await;
+}
