@@ -453,6 +453,10 @@ async fn more_than_250_rows_is_rejected_before_execution() {
         r.body["errors"][0]["message"],
         "The input array size of 251 is greater than the maximum allowed of 250."
     );
+    assert_eq!(
+        r.body["errors"][0]["path"],
+        json!(["inventorySetQuantities", "input", "quantities"])
+    );
     assert!(r.body.get("data").is_none());
 }
 

@@ -426,3 +426,35 @@ async fn variant_count_ignores_updated_at_but_the_connection_filters() {
     assert_eq!(warning["path"], json!(["productVariantsCount"]));
     assert_eq!(warning["warnings"][0]["field"], "updated_at");
 }
+
+#[tokio::test]
+async fn array_arguments_over_250_are_rejected_before_execution() {
+    let s = start(small_config()).await;
+    let ids: Vec<String> = (1..=251)
+        .map(|i| format!("gid://shopify/Product/{i}"))
+        .collect();
+    let r = s
+        .gql(
+            "query N($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["code"],
+        "MAX_INPUT_SIZE_EXCEEDED"
+    );
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "The input array size of 251 is greater than the maximum allowed of 250."
+    );
+    assert_eq!(r.body["errors"][0]["path"], json!(["nodes", "ids"]));
+    assert!(r.body.get("data").is_none() && r.body.get("extensions").is_none());
+    let r = s
+        .gql(
+            "query N($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": ids[..250] }),
+        )
+        .await;
+    assert_eq!(r.body["data"]["nodes"].as_array().unwrap().len(), 250);
+}

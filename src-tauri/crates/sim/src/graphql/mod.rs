@@ -8,6 +8,7 @@
 
 pub mod connection;
 mod errors;
+mod limits;
 mod mutations;
 mod resolve;
 pub mod search;
@@ -150,6 +151,10 @@ fn respond_body(
         Ok(v) => v,
         Err(errors) => return errors_only(errors),
     };
+    let oversized = limits::oversized_inputs(&document, operation, &variables);
+    if !oversized.is_empty() {
+        return errors_only(oversized);
+    }
 
     let requested = CostWalk {
         model: state.cost_model.as_ref(),
@@ -193,11 +198,6 @@ fn respond_body(
             state.clock.now(),
         );
         drop(idempotency);
-        if !outcomes.request_errors.is_empty() {
-            drop(store);
-            state.refund_to_bucket(app, f64::from(requested), state.clock.now());
-            return errors_only(outcomes.request_errors);
-        }
         let store = &*store;
         execute(
             &document, operation, &variables, store, &scratch, &outcomes, state,

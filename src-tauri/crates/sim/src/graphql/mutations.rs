@@ -6,7 +6,8 @@
 //! Served: `productVariantsBulkUpdate` (prices; see [`update_variants`]), and
 //! `inventorySetQuantities` and `inventoryAdjustQuantities` with the 2026-04+ rules of FACTS §5,
 //! checked in Shopify's order:
-//! 1. more than 250 rows → `MAX_INPUT_SIZE_EXCEEDED`, a request-level error without `data` [I];
+//! 1. (before execution, for every array argument: more than 250 items → `MAX_INPUT_SIZE_EXCEEDED`,
+//!    see [`super::limits`]);
 //! 2. a row without the `changeFromQuantity` key → `INVALID_FIELD_ARGUMENTS`, `data.<root>: null`
 //!    (checked before the directive) [C capture];
 //! 3. no field-level `@idempotent(key:)` → `BAD_REQUEST` [C capture];
@@ -40,7 +41,6 @@ use crate::store::{
 
 /// How long an idempotency key is remembered (FACTS §11 #8 default).
 const KEY_RETENTION_MS: i64 = 24 * 3600 * 1000;
-const MAX_ROWS: usize = 250;
 const QUANTITY_LIMIT: i64 = 1_000_000_000;
 
 const REASONS: [&str; 17] = [
@@ -67,8 +67,6 @@ const REASONS: [&str; 17] = [
 #[derive(Default)]
 pub struct Outcomes {
     by_field: HashMap<usize, Outcome>,
-    /// Errors that reject the whole request before execution (no `data`).
-    pub request_errors: Vec<JsonValue>,
 }
 
 impl Outcomes {
@@ -249,13 +247,6 @@ pub fn perform(
                     .unwrap_or(JsonValue::Null)
             };
             let rows = argument("variants").as_array().cloned().unwrap_or_default();
-            if rows.len() > MAX_ROWS {
-                outcomes.request_errors.push(too_many(
-                    field.response_key().as_str(),
-                    &["variants"],
-                    rows.len(),
-                ));
-            }
             work.push((field, kind, argument("productId"), rows));
             continue;
         }
@@ -268,18 +259,7 @@ pub fn perform(
             .and_then(|v| v.as_array())
             .cloned()
             .unwrap_or_default();
-        if rows.len() > MAX_ROWS {
-            outcomes.request_errors.push(too_many(
-                field.response_key().as_str(),
-                &["input", kind.rows_key()],
-                rows.len(),
-            ));
-        }
         work.push((field, kind, input, rows));
-    }
-    // An oversized input rejects the whole request before anything is applied.
-    if !outcomes.request_errors.is_empty() {
-        return outcomes;
     }
     for (field, kind, input, rows) in work {
         // Without the scope nothing runs; the resolver reports ACCESS_DENIED.
@@ -300,25 +280,6 @@ pub fn perform(
         outcomes.by_field.insert(field_key(field), outcome);
     }
     outcomes
-}
-
-/// Shopify's `MAX_INPUT_SIZE_EXCEEDED` request error (FACTS §4, modelled [I]).
-fn too_many(root: &str, path: &[&str], size: usize) -> JsonValue {
-    let mut error = JsonMap::new();
-    error.insert(
-        "message",
-        format!(
-            "The input array size of {size} is greater than the maximum allowed of {MAX_ROWS}."
-        )
-        .into(),
-    );
-    let mut full = vec![JsonValue::from(root)];
-    full.extend(path.iter().map(|p| JsonValue::from(*p)));
-    error.insert("path", JsonValue::Array(full));
-    let mut extensions = JsonMap::new();
-    extensions.insert("code", "MAX_INPUT_SIZE_EXCEEDED".into());
-    error.insert("extensions", JsonValue::Object(extensions));
-    JsonValue::Object(error)
 }
 
 /// `ProductVariantsBulkInput` fields the simulator applies; any other field present in the input
@@ -631,7 +592,7 @@ impl Kind {
 }
 
 /// Literal or variable argument value as JSON; absent input fields stay absent.
-fn to_json(value: &Value, variables: &JsonMap) -> JsonValue {
+pub(super) fn to_json(value: &Value, variables: &JsonMap) -> JsonValue {
     match value {
         Value::Null => JsonValue::Null,
         Value::Enum(e) => e.as_str().into(),

@@ -212,16 +212,6 @@ impl ObjectValue for Root<'_> {
                             .collect()
                     })
                     .unwrap_or_default();
-                if ids.len() > 250 {
-                    return Err(FieldFailure::new(
-                        "MAX_INPUT_SIZE_EXCEEDED",
-                        format!(
-                            "The input array size of {} is greater than the maximum allowed of 250.",
-                            ids.len()
-                        ),
-                    )
-                    .into());
-                }
                 let nodes: Vec<Option<Obj<'a>>> =
                     ids.iter().map(|id| node_by_id(ctx, id, "")).collect();
                 Ok(ResolvedValue::list(
