@@ -6,7 +6,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's Instant follows the real clock, except in tests that pause tokio's time
+// (`tokio::time::pause`), where it moves only when the test advances it.
+use tokio::time::Instant;
 
 /// Simulated wall-clock time in milliseconds since the Unix epoch.
 pub type UnixMillis = i64;
@@ -160,6 +164,15 @@ mod tests {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert!(parse_rfc3339("2026-13-01").is_none());
         assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scaled_clock_runs_faster_than_real_time() {
+        let clock = SimClock::scaled(1_000, 60.0);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(clock.now(), 1_000 + 120_000);
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.now(), 1_000 + 121_000);
     }
 
     #[test]

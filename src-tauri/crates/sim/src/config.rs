@@ -70,7 +70,8 @@ pub struct SimConfig {
     pub start_time: UnixMillis,
     /// Lifetime of client-credentials tokens, in simulated seconds (Shopify: 86399).
     pub token_ttl_secs: u64,
-    /// The non-expiring legacy admin token (`shpat_…`); `None` disables legacy access.
+    /// The non-expiring legacy admin token (`shpat_…`): `Some("")` derives one from the seed,
+    /// `None` disables legacy access.
     pub legacy_admin_token: Option<String>,
     /// Access scopes granted to the app (comma-separated on the command line). A `write_` scope
     /// implies its `read_` scope, as on Shopify.

@@ -20,7 +20,7 @@
 //! - [I capture] mutation payloads: the payload's own direct objects are free, deeper objects cost
 //!   1 (`inventorySetQuantities{inventoryAdjustmentGroup{changes{item location}}}` → 13,
 //!   `locationAdd{location{id}}` → 10).
-//! - [I] `nodes(ids:)` costs one object per requested id (not captured).
+//! - \[I\] `nodes(ids:)` costs one object per requested id (not captured).
 //! - Interfaces and unions: every fragment's fields are summed, an upper bound of "the most
 //!   expensive possible selection" [C doc].
 

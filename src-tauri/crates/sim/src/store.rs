@@ -70,7 +70,7 @@ impl SeededRng {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Shop {
     pub id: u64,
     pub name: String,
@@ -222,7 +222,7 @@ pub struct StoreEvent {
 
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    pub shop: Option<Shop>,
+    pub shop: Shop,
     pub locations: BTreeMap<u64, Location>,
     pub products: BTreeMap<u64, Product>,
     pub variants: BTreeMap<u64, Variant>,
@@ -282,7 +282,7 @@ impl Store {
             created_at: shop_created,
         };
         let mut store = Store {
-            shop: Some(shop),
+            shop,
             next_adjustment_group_id: 54_640_716_000_000 + rng.below(1_000_000),
             next_order_id: 6_000_000_000_000 + rng.below(1_000_000_000),
             next_order_number: 1000,
@@ -720,18 +720,7 @@ impl Store {
     }
 
     pub fn shop(&self) -> &Shop {
-        // Always set by `generate`; `Store::default()` is only a building block.
-        static FALLBACK: std::sync::LazyLock<Shop> = std::sync::LazyLock::new(|| Shop {
-            id: 1,
-            name: "Empty".into(),
-            myshopify_domain: "empty.myshopify.com".into(),
-            email: "owner@example.com".into(),
-            currency_code: "USD".into(),
-            iana_timezone: "UTC".into(),
-            plan_name: "standard".into(),
-            created_at: 0,
-        });
-        self.shop.as_ref().unwrap_or(&FALLBACK)
+        &self.shop
     }
 
     /// Sum of `available` over the item's active levels (`ProductVariant.inventoryQuantity`).
