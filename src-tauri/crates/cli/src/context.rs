@@ -1,9 +1,10 @@
 //! What every command shares: the data folder, the keychain namespace and the output mode.
 //!
-//! The data folder defaults to the OS data directory (the folder the desktop app uses, so
-//! the app and the CLI see the same store), split like the keychain namespace: debug builds
-//! never read or write a release build's files. `--data-dir` or `SHELFSYNC_DATA_DIR`
-//! overrides it.
+//! The data folder defaults to the desktop app's own (`app.shelfsync.desktop` under the OS
+//! data directory, which is what Tauri's `app_data_dir` gives the app), so the app and the
+//! CLI see the same store. The keychain namespace is the engine's default, which already
+//! keeps debug builds away from a release build's secrets. `--data-dir` or
+//! `SHELFSYNC_DATA_DIR` overrides the folder.
 //!
 //! `SHELFSYNC_KEYCHAIN_NAMESPACE` replaces the keychain namespace. It exists so tests (and
 //! anyone who wants a second, separate profile) can keep their secrets apart from a real
@@ -15,7 +16,8 @@ use shelfsync_engine::{Engine, EngineConfig, Keychain, StoreProfile};
 use shelfsync_shopify::Clock;
 use std::path::PathBuf;
 
-/// The desktop app's identifier: its data folder under the OS data directory.
+/// The desktop app's identifier (`tauri.conf.json`): its data folder under the OS data
+/// directory.
 const APP_DIR: &str = "app.shelfsync.desktop";
 
 pub const NAMESPACE_ENV: &str = "SHELFSYNC_KEYCHAIN_NAMESPACE";
@@ -80,10 +82,5 @@ fn default_data_dir() -> Result<PathBuf, Failure> {
              SHELFSYNC_DATA_DIR.",
         )
     })?;
-    let dir = if cfg!(debug_assertions) {
-        format!("{APP_DIR}.dev")
-    } else {
-        APP_DIR.to_string()
-    };
-    Ok(base.join(dir))
+    Ok(base.join(APP_DIR))
 }
