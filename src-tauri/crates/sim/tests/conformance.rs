@@ -637,6 +637,24 @@ async fn captured_exchanges_replay_with_the_same_shape() {
                 diffs.push(format!("cost keys {e:?} != {a:?}"));
             }
             compare(&exchange.body["data"], &actual["data"], "data", &mut diffs);
+            if std::env::var("SIM_COMPARE_MESSAGES").is_ok() {
+                let messages = |b: &Value| -> Vec<String> {
+                    let mut m: Vec<String> = b["errors"]
+                        .as_array()
+                        .map(|a| a.iter().map(|e| e["message"].to_string()).collect())
+                        .unwrap_or_default();
+                    m.sort();
+                    m
+                };
+                if messages(&exchange.body) != messages(&actual) {
+                    eprintln!(
+                        "MESSAGE {}:\n  want {:?}\n  got  {:?}",
+                        exchange.label,
+                        messages(&exchange.body),
+                        messages(&actual)
+                    );
+                }
+            }
             if !diffs.is_empty() {
                 failures.push(format!(
                     "{}:\n    {}\n    got: {actual}",

@@ -120,6 +120,25 @@ async fn bad_variables_are_invalid_variable_with_problems() {
 
     let r = s.gql(doc, json!({})).await;
     assert_eq!(codes(&r.body), vec!["INVALID_VARIABLE"]);
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["problems"][0]["explanation"],
+        "Expected value to not be null"
+    );
+
+    // Problems inside an input object are named, as graphql-ruby does.
+    let set = "mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities(input: $input) @idempotent(key: $k) { userErrors { code } } }";
+    let r = s
+        .gql(set, json!({ "k": "x", "input": { "name": "available", "ignoreCompareQuantity": true, "quantities": [] } }))
+        .await;
+    assert_eq!(codes(&r.body), vec!["INVALID_VARIABLE"]);
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "Variable $input of type InventorySetQuantitiesInput! was provided invalid value for ignoreCompareQuantity (Field is not defined on InventorySetQuantitiesInput), reason (Expected value to not be null)"
+    );
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["problems"][0]["path"],
+        json!(["ignoreCompareQuantity"])
+    );
     let r = s
         .gql(
             "query P($n: Int!) { products(first: $n) { nodes { id } } }",

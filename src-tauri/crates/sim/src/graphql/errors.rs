@@ -87,23 +87,166 @@ pub fn throttled() -> JsonValue {
     )
 }
 
-/// Shopify's `INVALID_VARIABLE` (capture `bulk-operation-status-catalog-cancel.json`).
+/// One reason a variable value is rejected: where inside the value, and why (graphql-ruby's
+/// wording).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub path: Vec<String>,
+    pub explanation: String,
+}
+
+/// Checks a variable value against its type the way graphql-ruby reports it: every problem with
+/// its path inside the value. An empty result means the value is acceptable.
+pub fn variable_problems(schema: &Schema, ty: &Type, value: Option<&JsonValue>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    check_value(schema, ty, value, &mut Vec::new(), &mut out);
+    out
+}
+
+fn check_value(
+    schema: &Schema,
+    ty: &Type,
+    value: Option<&JsonValue>,
+    path: &mut Vec<String>,
+    out: &mut Vec<Problem>,
+) {
+    let problem = |path: &Vec<String>, explanation: String, out: &mut Vec<Problem>| {
+        out.push(Problem {
+            path: path.clone(),
+            explanation,
+        })
+    };
+    let value = match value {
+        None | Some(JsonValue::Null) => {
+            if ty.is_non_null() {
+                problem(path, "Expected value to not be null".to_owned(), out);
+            }
+            return;
+        }
+        Some(v) => v,
+    };
+    match ty {
+        Type::List(inner) | Type::NonNullList(inner) => match value {
+            JsonValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    check_value(schema, inner, Some(item), path, out);
+                    path.pop();
+                }
+            }
+            // A single value is coerced to a list of one.
+            single => check_value(schema, inner, Some(single), path, out),
+        },
+        Type::Named(name) | Type::NonNullNamed(name) => match schema.types.get(name) {
+            Some(ExtendedType::InputObject(input)) => {
+                let Some(fields) = value.as_object() else {
+                    let why = format!("Expected {} to be a key-value object.", compact(value));
+                    problem(path, why, out);
+                    return;
+                };
+                for key in fields.keys() {
+                    if !input.fields.contains_key(key.as_str()) {
+                        path.push(key.as_str().to_owned());
+                        problem(path, format!("Field is not defined on {name}"), out);
+                        path.pop();
+                    }
+                }
+                for (field_name, field) in &input.fields {
+                    let present = fields.get(field_name.as_str());
+                    if present.is_none() && field.default_value.is_some() {
+                        continue;
+                    }
+                    path.push(field_name.to_string());
+                    check_value(schema, &field.ty, present, path, out);
+                    path.pop();
+                }
+            }
+            Some(ExtendedType::Enum(e)) => {
+                if !value.as_str().is_some_and(|v| e.values.contains_key(v)) {
+                    let allowed: Vec<&str> = e.values.keys().map(|k| k.as_str()).collect();
+                    let why = format!(
+                        "Expected {} to be one of: {}",
+                        compact(value),
+                        allowed.join(", ")
+                    );
+                    problem(path, why, out);
+                }
+            }
+            Some(ExtendedType::Scalar(_)) => {
+                let ok = match name.as_str() {
+                    "Int" => value.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
+                    "Float" => value.is_number(),
+                    "String" => value.is_string(),
+                    "Boolean" => value.is_boolean(),
+                    "ID" => {
+                        if value.is_string() || value.is_i64() {
+                            let text = value
+                                .as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| value.to_string());
+                            if !text.starts_with("gid://") {
+                                problem(path, format!("Invalid global id '{text}'"), out);
+                            }
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    // Shopify's custom scalars (Money, DateTime, URL, JSON, …) are not checked.
+                    _ => true,
+                };
+                if !ok {
+                    let why = format!("Could not coerce value {} to {name}", compact(value));
+                    problem(path, why, out);
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+fn compact(value: &JsonValue) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Shopify's `INVALID_VARIABLE` (captures `bulk-operation-status-catalog-cancel.json`,
+/// `webhook-subscription-pub-sub-required-fields.json`): problems inside an input object are
+/// named in the message, `for a.b (why), c (why)`.
 pub fn invalid_variable(
     query: &str,
     definition: &Node<VariableDefinition>,
     value: JsonValue,
-    explanation: String,
+    problems: &[Problem],
 ) -> JsonValue {
     let position = definition
         .location()
         .and_then(|l| position_of(query, l.offset()));
-    let mut problem = JsonMap::new();
-    problem.insert("path", JsonValue::Array(Vec::new()));
-    problem.insert("explanation", explanation.clone().into());
-    problem.insert("message", explanation.into());
+    let named: Vec<String> = problems
+        .iter()
+        .filter(|p| !p.path.is_empty())
+        .map(|p| format!("{} ({})", p.path.join("."), p.explanation))
+        .collect();
+    let suffix = if named.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", named.join(", "))
+    };
+    let problems_json = problems
+        .iter()
+        .map(|p| {
+            let mut map = JsonMap::new();
+            map.insert(
+                "path",
+                JsonValue::Array(p.path.iter().map(|s| JsonValue::from(s.as_str())).collect()),
+            );
+            map.insert("explanation", p.explanation.clone().into());
+            map.insert("message", p.explanation.clone().into());
+            JsonValue::Object(map)
+        })
+        .collect();
     error(
         format!(
-            "Variable ${} of type {} was provided invalid value",
+            "Variable ${} of type {} was provided invalid value{suffix}",
             definition.name, definition.ty
         ),
         position,
@@ -111,45 +254,9 @@ pub fn invalid_variable(
         "INVALID_VARIABLE",
         vec![
             ("value", value),
-            (
-                "problems",
-                JsonValue::Array(vec![JsonValue::Object(problem)]),
-            ),
+            ("problems", JsonValue::Array(problems_json)),
         ],
     )
-}
-
-/// Shopify rejects `ID` inputs that are not global ids. Returns the explanation for the first bad
-/// one found in `value` (walked along `ty`).
-pub fn invalid_global_id(schema: &Schema, ty: &Type, value: &JsonValue) -> Option<String> {
-    match (ty, value) {
-        (_, JsonValue::Null) => None,
-        (Type::List(inner) | Type::NonNullList(inner), JsonValue::Array(items)) => items
-            .iter()
-            .find_map(|item| invalid_global_id(schema, inner, item)),
-        (Type::List(inner) | Type::NonNullList(inner), single) => {
-            invalid_global_id(schema, inner, single)
-        }
-        (Type::Named(name) | Type::NonNullNamed(name), value) => {
-            if name == "ID" {
-                let text = value
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| value.to_string());
-                return (!text.starts_with("gid://"))
-                    .then(|| format!("Invalid global id '{text}'"));
-            }
-            let (Some(ExtendedType::InputObject(input)), JsonValue::Object(fields)) =
-                (schema.types.get(name), value)
-            else {
-                return None;
-            };
-            fields.iter().find_map(|(key, v)| {
-                let field = input.fields.get(key.as_str())?;
-                invalid_global_id(schema, &field.ty, v)
-            })
-        }
-    }
 }
 
 /// 1-based line/column of a byte offset.

@@ -291,21 +291,18 @@ fn coerce_variables(
     let schema = shopify_schema::schema();
     let mut problems = Vec::new();
     for definition in &operation.variables {
-        let mut single = operation.clone();
-        single.variables = vec![definition.clone()];
         let provided = raw.get(definition.name.as_str());
-        let explanation = match coerce_variable_values(schema, &single, raw) {
-            Err(e) => Some(e.message().to_string()),
-            Ok(coerced) => coerced
-                .get(definition.name.as_str())
-                .and_then(|v| errors::invalid_global_id(schema, &definition.ty, v)),
-        };
-        if let Some(explanation) = explanation {
+        // A declared default stands in for an omitted value.
+        if provided.is_none() && definition.default_value.is_some() {
+            continue;
+        }
+        let found = errors::variable_problems(schema, &definition.ty, provided);
+        if !found.is_empty() {
             problems.push(errors::invalid_variable(
                 query,
                 definition,
                 provided.cloned().unwrap_or(JsonValue::Null),
-                explanation,
+                &found,
             ));
         }
     }
