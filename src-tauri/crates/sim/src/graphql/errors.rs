@@ -161,16 +161,16 @@ fn check_value(
                     path.pop();
                 }
             }
-            Some(ExtendedType::Enum(e)) => {
-                if !value.as_str().is_some_and(|v| e.values.contains_key(v)) {
-                    let allowed: Vec<&str> = e.values.keys().map(|k| k.as_str()).collect();
-                    let why = format!(
-                        "Expected {} to be one of: {}",
-                        compact(value),
-                        allowed.join(", ")
-                    );
-                    problem(path, why, out);
-                }
+            Some(ExtendedType::Enum(e))
+                if !value.as_str().is_some_and(|v| e.values.contains_key(v)) =>
+            {
+                let allowed: Vec<&str> = e.values.keys().map(|k| k.as_str()).collect();
+                let why = format!(
+                    "Expected {} to be one of: {}",
+                    compact(value),
+                    allowed.join(", ")
+                );
+                problem(path, why, out);
             }
             Some(ExtendedType::Scalar(_)) => {
                 let ok = match name.as_str() {
