@@ -458,3 +458,22 @@ async fn array_arguments_over_250_are_rejected_before_execution() {
         .await;
     assert_eq!(r.body["data"]["nodes"].as_array().unwrap().len(), 250);
 }
+
+#[tokio::test]
+async fn introspection_is_served() {
+    let s = start(small_config()).await;
+    let r = s
+        .gql(
+            "query { __type(name: \"InventoryQuantityInput\") { name inputFields { name } } }",
+            json!({}),
+        )
+        .await;
+    let fields: Vec<&str> = r.body["data"]["__type"]["inputFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"changeFromQuantity"), "{fields:?}");
+    assert!(!fields.contains(&"compareQuantity"));
+}

@@ -262,7 +262,9 @@ fn execute(
         ctx,
         mutation: operation.operation_type == OperationType::Mutation,
     };
+    // Shopify answers introspection (`__schema`, `__type`); so does the simulator.
     let result = Execution::new(shopify_schema::schema(), document)
+        .enable_schema_introspection(true)
         .operation(operation)
         .coerced_variable_values(variables)
         .execute_sync(&root);
