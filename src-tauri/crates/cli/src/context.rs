@@ -12,9 +12,13 @@
 
 use crate::cli::Cli;
 use crate::failure::{Code, Failure};
-use shelfsync_engine::{Engine, EngineConfig, Keychain, StoreProfile};
+use shelfsync_engine::{Engine, EngineConfig, Keychain, StoreProfile, SupervisorConfig};
 use shelfsync_shopify::Clock;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a one-shot command lets queued work it did not ask for finish on exit.
+const ONE_SHOT_GRACE: Duration = Duration::from_secs(2);
 
 /// The desktop app's identifier (`tauri.conf.json`): its data folder under the OS data
 /// directory.
@@ -51,8 +55,21 @@ impl Context {
         Keychain::platform_with_namespace(self.namespace.clone())
     }
 
-    /// An engine over the data folder; nothing is opened yet.
+    /// An engine over the data folder for a command that does one thing and exits; nothing
+    /// is opened yet.
+    ///
+    /// Opening a session starts the engine's work queue, which may pick up jobs left by the
+    /// app or the daemon. On exit such a job gets only a moment to finish before it is put
+    /// back in the queue (jobs are safe to run again), so a quick command stays quick.
     pub fn engine(&self) -> Engine {
+        self.daemon_engine().with_job_config(SupervisorConfig {
+            shutdown_grace: ONE_SHOT_GRACE,
+            ..SupervisorConfig::default()
+        })
+    }
+
+    /// An engine for a long-running command, with the work queue's usual settings.
+    pub fn daemon_engine(&self) -> Engine {
         Engine::new(EngineConfig {
             data_dir: self.data_dir.clone(),
             keychain: self.keychain(),

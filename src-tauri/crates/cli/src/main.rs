@@ -43,6 +43,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 use context::Context;
 use failure::Failure;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -94,6 +95,7 @@ fn init_logs(command: &Command) {
         EnvFilter::try_from_env("SHELFSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

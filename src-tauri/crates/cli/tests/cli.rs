@@ -641,6 +641,17 @@ async fn the_daemon_prints_what_needs_a_person_and_stops_on_sigterm() {
         "{line}"
     );
     assert!(!line.contains(&token));
+    // The refused sync job is parked for a person, and said so.
+    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await
+        .expect("a second attention line")
+        .unwrap()
+        .unwrap();
+    assert!(
+        line.starts_with("Needs you: job ") && line.contains("sync.incremental"),
+        "{line}"
+    );
+    assert!(line.contains("shelfsync jobs retry"), "{line}");
 
     let pid = daemon.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
@@ -661,6 +672,17 @@ async fn the_daemon_prints_what_needs_a_person_and_stops_on_sigterm() {
         rest.last().is_some_and(|l| l.contains("daemon stopped")),
         "{rest:?}"
     );
+    assert!(
+        rest.iter().any(|l| l.contains("Syncs are paused")),
+        "no more syncs are queued once the store refused the token: {rest:?}"
+    );
+    // Nothing else reached stdout.
+    assert_eq!(stdout.next_line().await.unwrap(), None);
+
+    // The failed sync job is what status reports now, with exit code 5.
+    let out = user.run(&["status", "--json"]).await;
+    out.expect_code(5);
+    assert_eq!(out.json()["queue"]["failed"], 1);
     user.run(&["disconnect"]).await.expect_code(0);
     sim.stop().await;
 }

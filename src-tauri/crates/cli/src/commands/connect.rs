@@ -41,7 +41,9 @@ pub async fn run(ctx: &Context, args: ConnectArgs) -> Result<(), Failure> {
     };
 
     let engine = ctx.engine();
-    let profile = match engine.connect(&store, with).await {
+    let connected = engine.connect(&store, with).await;
+    engine.shutdown().await;
+    let profile = match connected {
         Ok(profile) => profile,
         Err(EngineError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
             return Err(Failure::new(

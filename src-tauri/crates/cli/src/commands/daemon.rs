@@ -1,28 +1,38 @@
 //! `shelfsync daemon`: the engine without a window.
 //!
-//! It resumes the saved store, runs an incremental sync every `--interval` seconds, and
-//! prints each `EngineEvent::Attention` on stdout as one line a person can act on (with
-//! `--json`, one JSON object per line). Progress and failed passes go to stderr. Ctrl-C or
-//! SIGTERM stops it between two steps; a sync cut short is safe, because the engine moves a
-//! watermark only together with the data it covers.
+//! It resumes the saved store, which starts the engine's work queue, and queues an
+//! incremental sync every `--interval` seconds, as the desktop app does: the queue runs it,
+//! retries it with backoff when the network or the store fails, and parks it for a person
+//! when it keeps failing. Every `EngineEvent::Attention` is printed on stdout as one line a
+//! person can act on (with `--json`, one JSON object per line); finished syncs and retries go
+//! to stderr. Once the store refuses the credentials, no more syncs are queued: only a
+//! reconnect can help, and that line says how.
+//!
+//! Ctrl-C or SIGTERM stops it in order: no new work is queued, running jobs get the queue's
+//! grace period to finish, and whatever is cut short goes back to the queue (jobs are safe to
+//! run again, and a watermark only moves with the data it covers).
 //!
 //! While the daemon runs it holds the store's database, so the hints it prints say to stop
 //! it before `shelfsync connect` or `shelfsync jobs retry`.
 
 use crate::cli::DaemonArgs;
-use crate::commands::sync::describe;
 use crate::context::Context;
 use crate::failure::Failure;
 use crate::output;
 use serde_json::json;
 use shelfsync_engine::{Attention, EngineEvent, SyncKind};
+use shelfsync_store::JobState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::oneshot;
 
 pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
-    let engine = ctx.engine();
+    let engine = ctx.daemon_engine();
+    // Subscribed before the session starts, so not even the first job's events are missed.
+    let events = engine.events().subscribe();
     let profile = engine.resume().await?;
     let address = profile.address.clone();
     eprintln!(
@@ -30,54 +40,60 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
         profile.name, profile.address, args.interval
     );
 
-    let (stop_printer, stopped) = oneshot::channel();
-    let printer = tokio::spawn(print_attention(
-        engine.events().subscribe(),
+    let reconnect_needed = Arc::new(AtomicBool::new(false));
+    let (stop_watching, stopped) = oneshot::channel();
+    let watcher = tokio::spawn(watch(
+        events,
         stopped,
-        ctx.json,
-        address.clone(),
+        Watch {
+            json: ctx.json,
+            address: address.clone(),
+            reconnect_needed: reconnect_needed.clone(),
+            last: None,
+        },
     ));
 
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let interval = Duration::from_secs(args.interval);
     loop {
-        let result = tokio::select! {
-            _ = &mut shutdown => break,
-            result = engine.sync(SyncKind::Incremental) => result,
-        };
-        match result {
-            Ok(report) => eprintln!("{}", describe(SyncKind::Incremental, &report)),
-            Err(err) => eprintln!(
-                "Sync failed: {} Trying again in {} s.",
-                Failure::engine(err, Some(&address)).message,
-                args.interval
-            ),
+        if !reconnect_needed.load(Ordering::Relaxed)
+            && let Err(err) = engine.request_sync(SyncKind::Incremental).await
+        {
+            eprintln!(
+                "Could not queue a sync: {}",
+                Failure::engine(err, Some(&address)).message
+            );
         }
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep(interval) => {}
         }
     }
-    let _ = stop_printer.send(());
-    let _ = printer.await;
+    eprintln!("Stopping: running jobs get a moment to finish.");
+    engine.shutdown().await;
+    let _ = stop_watching.send(());
+    let _ = watcher.await;
     eprintln!("Shelfsync daemon stopped.");
     Ok(())
 }
 
-/// Prints attention events until told to stop, then prints what is still queued.
-async fn print_attention(
-    mut events: Receiver<EngineEvent>,
-    mut stop: oneshot::Receiver<()>,
+/// What the event watcher needs.
+struct Watch {
     json: bool,
     address: String,
-) {
-    let mut last = None;
+    reconnect_needed: Arc<AtomicBool>,
+    /// The last attention line, so the same one is not printed twice in a row.
+    last: Option<String>,
+}
+
+/// Shows events until told to stop, then shows what is still queued.
+async fn watch(mut events: Receiver<EngineEvent>, mut stop: oneshot::Receiver<()>, mut w: Watch) {
     loop {
         tokio::select! {
             biased;
             event = events.recv() => match event {
-                Ok(event) => show(&event, json, &address, &mut last),
+                Ok(event) => show(&event, &mut w),
                 Err(RecvError::Lagged(n)) => {
                     eprintln!("({n} engine events were missed while the output was busy)");
                 }
@@ -88,31 +104,59 @@ async fn print_attention(
     }
     loop {
         match events.try_recv() {
-            Ok(event) => show(&event, json, &address, &mut last),
+            Ok(event) => show(&event, &mut w),
             Err(TryRecvError::Lagged(_)) => {}
             Err(_) => return,
         }
     }
 }
 
-/// One attention event as a line; the same line twice in a row is printed once.
-fn show(event: &EngineEvent, json: bool, address: &str, last: &mut Option<String>) {
-    let EngineEvent::Attention { attention } = event else {
-        return;
-    };
-    let text = attention_line(attention, address);
-    if last.as_deref() == Some(text.as_str()) {
-        return;
+fn show(event: &EngineEvent, w: &mut Watch) {
+    match event {
+        EngineEvent::Attention { attention } => {
+            if matches!(attention, Attention::Reconnect { .. })
+                && !w.reconnect_needed.swap(true, Ordering::Relaxed)
+            {
+                eprintln!("Syncs are paused until the store is connected again.");
+            }
+            let text = attention_line(attention, &w.address);
+            if w.last.as_deref() == Some(text.as_str()) {
+                return;
+            }
+            let printed = if w.json {
+                output::json_line(&json!({ "attention": attention, "message": text }))
+            } else {
+                output::line(&text)
+            };
+            if let Err(failure) = printed {
+                eprintln!("shelfsync: {}", failure.message);
+            }
+            w.last = Some(text);
+        }
+        EngineEvent::SyncFinished {
+            sync,
+            rows,
+            elapsed_ms,
+        } => eprintln!(
+            "{} sync: {} rows read in {:.1} s.",
+            match sync {
+                SyncKind::Full => "Full",
+                SyncKind::Incremental => "Incremental",
+            },
+            output::thousands(*rows),
+            *elapsed_ms as f64 / 1000.0
+        ),
+        EngineEvent::Job {
+            kind,
+            state: JobState::Pending,
+            attempts,
+            last_error: Some(error),
+            ..
+        } if *attempts > 0 => {
+            eprintln!("{kind} failed (attempt {attempts}): {error} It will be tried again.")
+        }
+        _ => {}
     }
-    let printed = if json {
-        output::json_line(&json!({ "attention": attention, "message": text }))
-    } else {
-        output::line(&text)
-    };
-    if let Err(failure) = printed {
-        eprintln!("shelfsync: {}", failure.message);
-    }
-    *last = Some(text);
 }
 
 /// What needs a person, and what to do about it.

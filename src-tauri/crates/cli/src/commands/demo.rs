@@ -45,6 +45,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> Result<(), Failure> {
         }
     };
     let result = session(ctx, &args, &engine, &demo).await;
+    engine.shutdown().await;
 
     // Leave nothing behind: the demo secret leaves the keychain, the demo folder goes.
     if let Err(err) = engine.disconnect().await {

@@ -1,10 +1,13 @@
 //! `shelfsync status`: the connected store, its token, API budget, cache, queue and syncs.
 //!
-//! Status resumes the saved store, which reads its secret from the keychain: a status that
-//! says "connected" while the keychain cannot give Shelfsync the credentials would hide
-//! exactly the problem a person needs to see, so a keychain failure is exit code 4.
-//! Nothing goes over the network. When another process (the app or `shelfsync daemon`)
-//! holds the store's database, the counts are read through a read-only connection instead.
+//! Status checks that the store's secret can be read from the keychain: a status that says
+//! "connected" while the keychain cannot give Shelfsync the credentials would hide exactly
+//! the problem a person needs to see, so a keychain failure is exit code 4. The rest comes
+//! from the cache through a read-only connection. Status does not open an engine session,
+//! because a session starts the work queue, and asking for the status must never start
+//! queued work; for the same reason it works while the app or the daemon holds the store.
+//! Nothing goes over the network, so the token expiry and the API budget are only known to
+//! a process that talked to the store (the demo shows them).
 //!
 //! Failed jobs waiting for a person make the exit code 5, so a script can alert on it.
 
@@ -12,13 +15,12 @@ use crate::context::Context;
 use crate::failure::{Code, Failure};
 use crate::output;
 use serde::Serialize;
-use shelfsync_engine::{AuthMethod, CacheError, EngineError, Status, StoreProfile};
+use shelfsync_engine::{AuthMethod, SecretKind, Status, StoreKey, StoreProfile};
 use shelfsync_shopify::BucketSnapshot;
 use shelfsync_store::{CacheCounts, JobCounts, Reader, Watermark};
 
 pub async fn run(ctx: &Context) -> Result<(), Failure> {
-    let engine = ctx.engine();
-    let Some(profile) = engine.saved_profile()? else {
+    let Some(profile) = ctx.engine().saved_profile()? else {
         let view = StatusView::not_connected();
         return if ctx.json {
             output::json(&view)
@@ -26,24 +28,15 @@ pub async fn run(ctx: &Context) -> Result<(), Failure> {
             output::line(&render(&view))
         };
     };
-    let view = match engine.resume().await {
-        Ok(_) => StatusView::new(
-            &engine
-                .status()
-                .await
-                .map_err(|e| Failure::engine(e, Some(&profile.address)))?,
-        ),
-        Err(EngineError::Cache(CacheError::Store(shelfsync_store::Error::AlreadyOpen {
-            ..
-        }))) => {
-            eprintln!(
-                "note: another Shelfsync process (the app or the daemon) has this store open; \
-                 showing what its cache holds."
-            );
-            read_only(ctx, profile).await?
-        }
-        Err(e) => return Err(Failure::engine(e, Some(&profile.address))),
+    let kind = match profile.auth {
+        AuthMethod::AdminToken => SecretKind::AdminToken,
+        AuthMethod::ClientCredentials { .. } => SecretKind::ClientSecret,
     };
+    // Read and dropped at once: only its presence matters here.
+    ctx.keychain()
+        .get(&StoreKey::new(&profile.address), kind)
+        .await?;
+    let view = from_cache(ctx, profile).await?;
     if ctx.json {
         output::json(&view)?;
     } else {
@@ -69,26 +62,33 @@ pub fn failed_jobs_need_a_person(view: &StatusView) -> Result<(), Failure> {
     }
 }
 
-async fn read_only(ctx: &Context, profile: StoreProfile) -> Result<StatusView, Failure> {
+async fn from_cache(ctx: &Context, profile: StoreProfile) -> Result<StatusView, Failure> {
     let (_, path) = ctx.local_store()?;
-    let (cache, queue, watermarks) = tokio::task::spawn_blocking(move || {
+    let counts = tokio::task::spawn_blocking(move || {
+        if !path.exists() {
+            return Ok(None);
+        }
         let reader = Reader::open(&path)?;
-        Ok::<_, shelfsync_store::Error>((
+        Ok::<_, shelfsync_store::Error>(Some((
             reader.counts()?,
             reader.job_counts()?,
             reader.watermarks()?,
-        ))
+        )))
     })
     .await
     .map_err(Failure::cache)?
     .map_err(Failure::cache)?;
+    let (cache, queue, watermarks) = match counts {
+        Some((cache, queue, watermarks)) => (Some(cache), Some(queue), watermarks),
+        None => (None, None, Vec::new()),
+    };
     Ok(StatusView {
         connected: true,
         store: Some(profile),
         token_expires_at: None,
         bucket: None,
-        cache: Some(cache),
-        queue: Some(queue),
+        cache,
+        queue,
         watermarks,
     })
 }

@@ -22,9 +22,9 @@ pub async fn run(ctx: &Context, full: bool) -> Result<(), Failure> {
     } else {
         SyncKind::Incremental
     };
-    let report = with_progress(&engine, kind, !ctx.json)
-        .await
-        .map_err(|e| Failure::engine(e, Some(&profile.address)))?;
+    let result = with_progress(&engine, kind, !ctx.json).await;
+    engine.shutdown().await;
+    let report = result.map_err(|e| Failure::engine(e, Some(&profile.address)))?;
     if ctx.json {
         output::json(&SyncView::new(kind, report))
     } else {
