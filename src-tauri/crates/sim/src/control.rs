@@ -15,6 +15,7 @@
 //! | `POST /_sim/bucket/drain` | `{"to":0}` | empty every app's bucket to `to` points (throttle burst) |
 //! | `POST /_sim/tokens/revoke` | | revoke every token, the legacy one too |
 //! | `POST /_sim/clock/advance` | `{"seconds":n}` | move simulated time forward |
+//! | `POST /_sim/trickle` | `{"orders_per_hour":120,"max_quantity":2}` | steady random orders on the simulated clock; 0 stops |
 //!
 //! Ids are accepted as numbers or as global ids.
 
@@ -66,6 +67,7 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/bucket/drain", post(drain))
         .route("/_sim/tokens/revoke", post(revoke))
         .route("/_sim/clock/advance", post(advance))
+        .route("/_sim/trickle", post(trickle))
 }
 
 /// A numeric id or a global id of any type.
@@ -94,6 +96,7 @@ fn store_error(e: StoreError) -> Response {
 }
 
 async fn state(State(state): State<Arc<SimState>>) -> Response {
+    state.catch_up_trickle();
     let now = state.clock.now();
     let store = state.read_store();
     let locations: Vec<Value> = store
@@ -355,6 +358,25 @@ async fn drain(State(state): State<Arc<SimState>>, Json(body): Json<Drain>) -> R
 async fn revoke(State(state): State<Arc<SimState>>) -> Response {
     state.tokens().revoke_all();
     Json(json!({ "revoked": true })).into_response()
+}
+
+#[derive(Deserialize)]
+struct TrickleBody {
+    orders_per_hour: f64,
+    #[serde(default)]
+    max_quantity: Option<u64>,
+}
+
+async fn trickle(State(state): State<Arc<SimState>>, Json(body): Json<TrickleBody>) -> Response {
+    if !(body.orders_per_hour >= 0.0 && body.orders_per_hour.is_finite()) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "orders_per_hour must be zero or positive",
+        );
+    }
+    state.catch_up_trickle();
+    state.set_trickle(body.orders_per_hour, body.max_quantity.unwrap_or(2));
+    Json(json!({ "orders_per_hour": body.orders_per_hour })).into_response()
 }
 
 #[derive(Deserialize)]

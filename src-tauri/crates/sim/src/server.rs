@@ -43,7 +43,20 @@ pub struct SimState {
     idempotency: Mutex<HashMap<String, IdempotencyRecord>>,
     faults: Mutex<Faults>,
     fault_rng: Mutex<SeededRng>,
+    trickle: Mutex<Option<Trickle>>,
 }
+
+/// A steady stream of customer orders for the demo, paced on the simulated clock.
+#[derive(Debug)]
+pub struct Trickle {
+    interval_ms: i64,
+    next_due: UnixMillis,
+    max_quantity: u64,
+    rng: SeededRng,
+}
+
+/// Upper bound of orders placed by one catch-up, so a huge clock jump cannot stall a request.
+const MAX_TRICKLE_CATCH_UP: usize = 10_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock cannot leave these maps half-updated in a way that matters
@@ -80,6 +93,54 @@ impl SimState {
             fail.then(|| faults.http_5xx_status.unwrap_or(503)),
             faults.latency_ms,
         )
+    }
+
+    /// Starts (rate > 0) or stops (rate 0) the order trickle.
+    pub fn set_trickle(&self, orders_per_hour: f64, max_quantity: u64) {
+        let mut trickle = lock(&self.trickle);
+        *trickle = (orders_per_hour > 0.0).then(|| {
+            let interval_ms = ((3_600_000.0 / orders_per_hour).round() as i64).max(1);
+            Trickle {
+                interval_ms,
+                next_due: self.clock.now() + interval_ms,
+                max_quantity: max_quantity.max(1),
+                rng: SeededRng::new(self.config.seed ^ 0x0DE5),
+            }
+        });
+    }
+
+    /// Places every trickle order that is due by now (each at its own due time). Called before
+    /// each request and by a background ticker, so both a scaled and a hand-moved clock work.
+    pub fn catch_up_trickle(&self) -> usize {
+        let mut guard = lock(&self.trickle);
+        let Some(trickle) = guard.as_mut() else {
+            return 0;
+        };
+        let now = self.clock.now();
+        if trickle.next_due > now {
+            return 0;
+        }
+        let mut store = self.write_store();
+        let variant_ids: Vec<u64> = store.variants.keys().copied().collect();
+        let mut placed = 0;
+        while trickle.next_due <= now && placed < MAX_TRICKLE_CATCH_UP {
+            let at = trickle.next_due;
+            trickle.next_due += trickle.interval_ms;
+            if variant_ids.is_empty() {
+                break;
+            }
+            let variant = variant_ids[trickle.rng.below(variant_ids.len() as u64) as usize];
+            let quantity = 1 + trickle.rng.below(trickle.max_quantity) as i64;
+            // Out of stock: the customer goes away, as on a real store.
+            if store.place_order(&[(variant, quantity)], None, at).is_ok() {
+                placed += 1;
+            }
+        }
+        if trickle.next_due <= now {
+            // Give up on the backlog beyond the cap.
+            trickle.next_due = now + trickle.interval_ms;
+        }
+        placed
     }
 
     pub fn idempotency(&self) -> MutexGuard<'_, HashMap<String, IdempotencyRecord>> {
@@ -207,6 +268,15 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         idempotency: Mutex::new(HashMap::new()),
         faults: Mutex::new(Faults::default()),
         fault_rng: Mutex::new(SeededRng::new(config_seed ^ 0xFA17)),
+        trickle: Mutex::new(None),
+    });
+    let ticker_state = state.clone();
+    let ticker = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            ticker_state.catch_up_trickle();
+        }
     });
     let app = router(state.clone(), info.clone());
     let (tx, rx) = oneshot::channel::<()>();
@@ -217,6 +287,7 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         if let Err(e) = server.await {
             tracing::error!("shopify-sim server stopped: {e}");
         }
+        ticker.abort();
     });
     Ok(RunningSim {
         info,
@@ -333,6 +404,7 @@ async fn graphql_endpoint(
         Ok(app) => app,
         Err(_) => return unauthorized(),
     };
+    state.catch_up_trickle();
     let (failure, latency_ms) = state.draw_fault();
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;

@@ -287,3 +287,30 @@ async fn orders_older_than_60_days_are_invisible_without_read_all_orders() {
     assert_eq!(r.body["data"]["orders"]["nodes"], json!([]));
     assert_eq!(r.body["data"]["ordersCount"]["count"], json!(0));
 }
+
+#[tokio::test]
+async fn order_trickle_follows_the_simulated_clock() {
+    let s = start(small_config()).await;
+    let (status, _) = post(
+        &s,
+        "/_sim/trickle",
+        json!({ "orders_per_hour": 60, "max_quantity": 1 }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sim_state(&s).await["orders"].as_array().unwrap().len(), 0);
+    s.clock.advance(std::time::Duration::from_secs(10 * 60));
+    let state = sim_state(&s).await;
+    let placed = state["orders"].as_array().unwrap().len();
+    // One order a simulated minute; a pick that is out of stock is skipped.
+    assert!((7..=10).contains(&placed), "{placed} orders");
+    let r = s.gql("query { ordersCount { count } }", json!({})).await;
+    assert_eq!(r.body["data"]["ordersCount"]["count"], json!(placed));
+
+    post(&s, "/_sim/trickle", json!({ "orders_per_hour": 0 })).await;
+    s.clock.advance(std::time::Duration::from_secs(3600));
+    assert_eq!(
+        sim_state(&s).await["orders"].as_array().unwrap().len(),
+        placed
+    );
+}
