@@ -100,6 +100,14 @@ impl Failure {
                 Code::Store,
                 format!("{text} Run `shelfsync connect {store}` to enter valid credentials."),
             ),
+            // The engine's text promises to keep trying, which only the daemon does.
+            (ShopifyError::Network { shop, detail }, _) => Self::new(
+                Code::Store,
+                format!(
+                    "Could not reach {shop}: {detail}. Check the store's address and the \
+                     network connection, then try again."
+                ),
+            ),
             (ShopifyError::InvalidAddress(_), _) => Self::usage(format!(
                 "{text}: give a domain such as my-store.myshopify.com, or a base URL such as \
                  http://127.0.0.1:8080."

@@ -240,6 +240,52 @@ async fn a_wrong_token_exits_3_says_to_reconnect_and_never_shows_the_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_secret_is_asked_for_without_echo() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not installed");
+        return;
+    }
+    let sim = sim().await;
+    let user = User::without_keychain("prompt");
+    let typed = "shpat_typed_at_the_prompt_42";
+    // The answer is typed a moment later, once the prompt has turned echo off.
+    let shell = format!(
+        "(sleep 2; printf '%s\\n' '{typed}') | script -qec \"'{BIN}' connect '{}'\" /dev/null",
+        sim.info.base_url
+    );
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", &shell])
+        .env("SHELFSYNC_DATA_DIR", user.path())
+        .env("SHELFSYNC_KEYCHAIN_NAMESPACE", &user.namespace)
+        .env(NO_KEYCHAIN.0, NO_KEYCHAIN.1)
+        .env_remove("SHELFSYNC_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{transcript}");
+    let prompt = format!("Admin API token for {}:", sim.info.base_url);
+    let Some((_, after_prompt)) = transcript.split_once(&prompt) else {
+        panic!("no prompt: {transcript}");
+    };
+    assert!(
+        after_prompt.contains("refused"),
+        "the typed token was sent: {transcript}"
+    );
+    // (Typed before the prompt, a terminal would echo it ahead of the prompt; not after.)
+    assert!(
+        !after_prompt.contains(typed),
+        "the token was echoed: {transcript}"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_token_with_no_keychain_to_keep_it_exits_4_and_saves_nothing() {
     let sim = sim().await;
     let user = User::without_keychain("connect-no-keychain");
@@ -271,6 +317,11 @@ async fn an_unreachable_store_exits_3() {
         .await;
     out.expect_code(3);
     assert!(out.stderr.contains("Could not reach"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Check the store's address"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("shpat_whatever"));
 }
 
