@@ -5,6 +5,7 @@ import { PAGES } from "./lib/routes";
 
 const call = vi.hoisted(() => vi.fn());
 vi.mock("./lib/ipc", () => ({ call }));
+vi.mock("./lib/events", () => ({ onEngineEvent: () => () => {} }));
 
 import App from "./App.svelte";
 
@@ -34,9 +35,20 @@ async function settle(): Promise<void> {
   flushSync();
 }
 
+/** Answers `app_info` with `info`; other commands as with no store connected. */
+function answerWith(info: Promise<AppInfo>): void {
+  call.mockImplementation((cmd: string) => {
+    if (cmd === "app_info") return info;
+    if (cmd === "get_status") {
+      return Promise.resolve({ store: null, tokenExpiresAt: null, bucket: null, cache: null, queue: null, lastSyncs: [] });
+    }
+    return Promise.reject({ code: "not_connected", message: "No store is connected." });
+  });
+}
+
 beforeEach(() => {
   call.mockReset();
-  call.mockResolvedValue(INFO);
+  answerWith(Promise.resolve(INFO));
 });
 
 afterEach(() => {
@@ -125,7 +137,7 @@ describe("status footer", () => {
   });
 
   it("shows nothing broken while the answer is on its way", async () => {
-    call.mockReturnValue(new Promise(() => {}));
+    answerWith(new Promise(() => {}));
     start();
     await settle();
     expect(byTestId("app-version")).toBeNull();
@@ -135,7 +147,7 @@ describe("status footer", () => {
   });
 
   it("shows the error's message when the command fails", async () => {
-    call.mockRejectedValue({ code: "internal", message: "The engine did not start." });
+    answerWith(Promise.reject({ code: "internal", message: "The engine did not start." }));
     start();
     await settle();
     const banner = byTestId("app-error");

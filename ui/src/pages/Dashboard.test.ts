@@ -1,0 +1,190 @@
+import { mount, unmount } from "svelte";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { StatusView } from "../lib/bindings";
+import { byTestId, fakeEvents, sampleStatus, settle, text } from "../lib/testing";
+
+const call = vi.hoisted(() => vi.fn());
+vi.mock("../lib/ipc", () => ({ call }));
+const bus = vi.hoisted(() => ({ current: undefined as ReturnType<typeof fakeEvents> | undefined }));
+vi.mock("../lib/events", () => ({
+  onEngineEvent: (handler: Parameters<ReturnType<typeof fakeEvents>["onEngineEvent"]>[0]) =>
+    bus.current!.onEngineEvent(handler),
+}));
+
+import { live } from "../lib/live.svelte";
+import Dashboard from "./Dashboard.svelte";
+
+let app: ReturnType<typeof mount> | undefined;
+let status: StatusView;
+
+/** A definition list's terms and values, e.g. `{ Pending: "4" }`. */
+function terms(id: string): Record<string, string> {
+  const dts = Array.from(byTestId(id)?.querySelectorAll("dt") ?? []);
+  return Object.fromEntries(dts.map((dt) => [text(dt), text(dt.nextElementSibling)]));
+}
+
+async function start(): Promise<void> {
+  app = mount(Dashboard, { target: document.body });
+  await settle();
+}
+
+beforeEach(() => {
+  bus.current = fakeEvents();
+  status = sampleStatus();
+  call.mockReset();
+  call.mockImplementation((cmd: string) => {
+    if (cmd === "get_status") return Promise.resolve(structuredClone(status));
+    if (cmd === "sync_now") return Promise.resolve(null);
+    return Promise.reject({ code: "internal", message: `unexpected ${cmd}` });
+  });
+  // The shared store outlives a page; each test starts from a fresh window.
+  live.status = null;
+  live.loaded = false;
+  live.progress = null;
+  live.lastFinished = null;
+  live.attention = [];
+});
+
+afterEach(() => {
+  if (app) unmount(app);
+  app = undefined;
+  document.body.innerHTML = "";
+});
+
+describe("Dashboard", () => {
+  it("says when no store is connected and links to Connect", async () => {
+    status = { store: null, tokenExpiresAt: null, bucket: null, cache: null, queue: null, lastSyncs: [] };
+    await start();
+    expect(text(byTestId("no-store"))).toContain("No store is connected");
+    expect(byTestId("go-connect")?.getAttribute("href")).toBe("#/connect");
+    expect(byTestId("bucket-gauge")).toBeNull();
+  });
+
+  it("shows the store, the cache, the queue, the token and the last syncs from get_status", async () => {
+    await start();
+    expect(call).toHaveBeenCalledWith("get_status", {});
+    const store = text(byTestId("store"));
+    expect(store).toContain("Demo Outfitters");
+    expect(store).toContain("http://127.0.0.1:4321");
+    expect(text(byTestId("demo-badge"))).toBe("demo");
+    expect(terms("cache-counts")).toEqual({
+      Variants: (4321).toLocaleString(),
+      "Stock levels": (8642).toLocaleString(),
+      Locations: "2",
+    });
+    expect(terms("queue-counts")).toEqual({ Pending: "4", Running: "1", Done: "250", Failed: "2" });
+    expect(byTestId("queue-counts")?.querySelector("a")?.getAttribute("href")).toBe("#/failures");
+    expect(text(byTestId("token-expiry"))).toBe("Expires in 3 h");
+    expect(text(byTestId("last-syncs"))).toContain("Inventory levels");
+    expect(text(byTestId("last-syncs"))).toContain("5 min ago");
+    expect(byTestId("sync-progress")).toBeNull();
+  });
+
+  it("shows no demo badge for a real store and an admin token that does not expire", async () => {
+    status = sampleStatus({
+      store: { address: "acme.myshopify.com", name: "Acme", auth: "admin_token", demo: false },
+      tokenExpiresAt: null,
+    });
+    await start();
+    expect(byTestId("demo-badge")).toBeNull();
+    expect(text(byTestId("token-expiry"))).toBe("Does not expire");
+  });
+
+  it("does not claim a client-credentials token never expires before there is one", async () => {
+    status = sampleStatus({ tokenExpiresAt: null });
+    await start();
+    expect(text(byTestId("token-expiry"))).toBe("No token yet");
+  });
+
+  it("draws the rate-limit bucket as a gauge and moves it on bucket events", async () => {
+    await start();
+    const gauge = byTestId("bucket-gauge")!;
+    expect(text(gauge)).toContain(`${(1500).toLocaleString()} / ${(2000).toLocaleString()} points available`);
+    expect(text(gauge)).toContain("Refills 100 points/s");
+    expect(text(gauge)).toContain("throttled 3 times");
+    const meter = gauge.querySelector<HTMLElement>("[role=meter]")!;
+    expect(meter.getAttribute("aria-valuenow")).toBe("1500");
+    expect(meter.querySelector<HTMLElement>(".fill")!.style.width).toBe("75%");
+
+    const calls = call.mock.calls.length;
+    bus.current!.emit({
+      type: "bucket",
+      bucket: { maximum: 2000, available: 100, restoreRate: 100, throttled: 9, answered: 200 },
+    });
+    expect(meter.getAttribute("aria-valuenow")).toBe("100");
+    expect(meter.querySelector<HTMLElement>(".fill")!.style.width).toBe("5%");
+    expect(meter.querySelector(".fill")!.classList.contains("low")).toBe(true);
+    expect(text(gauge)).toContain("throttled 9 times");
+    expect(call.mock.calls.length).toBe(calls);
+  });
+
+  it("shows sync progress while a sync runs and the result when it finishes", async () => {
+    await start();
+    bus.current!.emit({ type: "syncProgress", full: true, rows: 12_500, total: 50_000, rowsPerSec: 2500, secondsLeft: 90 });
+    const block = byTestId("sync-progress")!;
+    expect(text(block)).toContain("Full sync running");
+    expect(text(block)).toContain(`${(12_500).toLocaleString()} / ${(50_000).toLocaleString()} rows (25%)`);
+    expect(text(byTestId("sync-rate"))).toBe(`${(2500).toLocaleString()} rows/s`);
+    expect(text(byTestId("sync-eta"))).toBe("About 2 min left");
+    expect(block.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow")).toBe("25");
+
+    status = sampleStatus({ cache: { locations: 2, products: 10_000, variants: 50_000, levels: 100_000, orders: 17 } });
+    const before = call.mock.calls.filter(([cmd]) => cmd === "get_status").length;
+    bus.current!.emit({ type: "syncFinished", full: true, rows: 50_000, elapsedMs: 20_000 });
+    await settle();
+    expect(byTestId("sync-progress")).toBeNull();
+    expect(text(byTestId("sync-finished"))).toContain("Full sync finished");
+    expect(call.mock.calls.filter(([cmd]) => cmd === "get_status").length).toBe(before + 1);
+    expect(terms("cache-counts").Variants).toBe((50_000).toLocaleString());
+  });
+
+  it("updates queue counts from queue events and re-reads the status", async () => {
+    await start();
+    const before = call.mock.calls.length;
+    bus.current!.emit({ type: "queue", queue: { pending: 0, running: 2, done: 260, failed: 0 } });
+    expect(terms("queue-counts")).toEqual({ Pending: "0", Running: "2", Done: "260", Failed: "0" });
+    await settle();
+    expect(call.mock.calls.length).toBe(before + 1);
+  });
+
+  it("shows attention events as banners that can be dismissed", async () => {
+    await start();
+    bus.current!.emit({ type: "attention", title: "Re-connect the store", message: "The token was revoked." });
+    const banner = byTestId("attention")!;
+    expect(banner.getAttribute("role")).toBe("alert");
+    expect(text(banner)).toContain("Re-connect the store The token was revoked.");
+    banner.querySelector("button")!.click();
+    await settle();
+    expect(byTestId("attention")).toBeNull();
+  });
+
+  it("starts an incremental or a full sync from the buttons", async () => {
+    await start();
+    byTestId("sync-now")!.click();
+    await settle();
+    expect(call).toHaveBeenCalledWith("sync_now", { full: false });
+    byTestId("full-sync")!.click();
+    await settle();
+    expect(call).toHaveBeenCalledWith("sync_now", { full: true });
+  });
+
+  it("shows why a sync did not start", async () => {
+    await start();
+    call.mockImplementation((cmd: string) =>
+      cmd === "sync_now"
+        ? Promise.reject({ code: "not_connected", message: "No store is connected." })
+        : Promise.resolve(structuredClone(status)),
+    );
+    byTestId("sync-now")!.click();
+    await settle();
+    expect(text(byTestId("sync-error"))).toContain("No store is connected.");
+  });
+
+  it("stops listening when the page closes", async () => {
+    await start();
+    expect(bus.current!.handlers.size).toBe(1);
+    unmount(app!);
+    app = undefined;
+    expect(bus.current!.handlers.size).toBe(0);
+  });
+});
