@@ -129,6 +129,10 @@ fn object<'a>(o: Obj<'a>) -> Resolved<'a> {
     Ok(ResolvedValue::object(o))
 }
 
+fn object_list_of_one(item: Obj<'_>) -> Resolved<'_> {
+    list(vec![item])
+}
+
 fn list<'a>(items: Vec<Obj<'a>>) -> Resolved<'a> {
     Ok(ResolvedValue::list(
         items.into_iter().map(ResolvedValue::object),
@@ -785,6 +789,8 @@ pub enum Obj<'s> {
     MoneyBag(i64, &'s str),
     SelectedOption(&'static str, &'s str),
     ResourceLimits,
+    Seo,
+    ProductOption(Ctx<'s>, &'s Product),
     Change(Ctx<'s>, &'s Change),
     UserError(&'s UserError, &'static str),
 }
@@ -814,6 +820,8 @@ impl ObjectValue for Obj<'_> {
             Obj::MoneyBag(..) => "MoneyBag",
             Obj::SelectedOption(..) => "SelectedOption",
             Obj::ResourceLimits => "ShopResourceLimits",
+            Obj::Seo => "SEO",
+            Obj::ProductOption(..) => "ProductOption",
             Obj::Change(..) => "InventoryChange",
             Obj::UserError(_, type_name) => type_name,
         }
@@ -937,6 +945,33 @@ impl ObjectValue for Obj<'_> {
                 "redirectLimitReached" => leaf(false),
                 _ => Err(unsupported("ShopResourceLimits", info)),
             },
+            Obj::ProductOption(ctx, p) => {
+                let values: Vec<String> = p
+                    .variant_ids
+                    .iter()
+                    .filter_map(|id| ctx.store.variants.get(id))
+                    .map(|v| v.title.clone())
+                    .collect();
+                let name = match values.first().map(String::as_str) {
+                    Some("Default Title") => "Title",
+                    Some("Red" | "Blue") => "Color",
+                    _ => "Size",
+                };
+                match field {
+                    "id" => leaf(gid("ProductOption", p.id)),
+                    "name" => leaf(name),
+                    "position" => leaf(1_i64),
+                    "values" => Ok(ResolvedValue::list(
+                        values.into_iter().map(ResolvedValue::leaf),
+                    )),
+                    _ => Err(unsupported("ProductOption", info)),
+                }
+            }
+            // No SEO overrides: Shopify answers null for both.
+            Obj::Seo => match field {
+                "title" | "description" => leaf(JsonValue::Null),
+                _ => Err(unsupported("SEO", info)),
+            },
             Obj::MoneyBag(cents, currency) => match field {
                 "shopMoney" | "presentmentMoney" => object(Obj::Money(*cents, currency)),
                 _ => Err(unsupported("MoneyBag", info)),
@@ -1001,7 +1036,15 @@ fn order_field<'a>(ctx: Ctx<'a>, o: &'a Order, info: &'a ResolveInfo<'a>) -> Res
         "totalDiscountsSet" | "currentTotalDiscountsSet" | "totalTaxSet" | "currentTotalTaxSet" => {
             object(Obj::MoneyBag(0, currency))
         }
-        "localizedFields" => empty(ctx, info),
+        "localizedFields" | "localizationExtensions" => empty(ctx, info),
+        "customAttributes" | "fulfillments" | "discountCodes" | "transactions" => list(Vec::new()),
+        "billingAddress" | "shippingAddress" | "displayAddress" => leaf(JsonValue::Null),
+        "totalOutstandingSet"
+        | "totalCapturableSet"
+        | "totalRefundedSet"
+        | "totalReceivedSet"
+        | "netPaymentSet" => object(Obj::MoneyBag(0, currency)),
+        "totalCapturable" => leaf("0.0"),
         "currencyCode" | "presentmentCurrencyCode" => leaf(currency),
         "test" => leaf(false),
         "totalPriceSet"
@@ -1045,7 +1088,7 @@ fn line_item_field<'a>(ctx: Ctx<'a>, l: &'a LineItem, info: &'a ResolveInfo<'a>)
         "unfulfilledQuantity" | "fulfillableQuantity" => leaf(l.fulfillable_quantity),
         "requiresShipping" | "taxable" | "restockable" | "canRestock" => leaf(true),
         "isGiftCard" => leaf(false),
-        "customAttributes" => list(Vec::new()),
+        "customAttributes" | "discountAllocations" | "taxLines" => list(Vec::new()),
         "vendor" => leaf(store.products.get(&l.product_id).map(|p| p.vendor.clone())),
         "originalUnitPriceSet" | "discountedUnitPriceSet" => {
             object(Obj::MoneyBag(l.price_cents, currency))
@@ -1247,7 +1290,10 @@ fn product_field<'a>(ctx: Ctx<'a>, p: &'a Product, info: &'a ResolveInfo<'a>) ->
         | "metafield"
         | "featuredMedia"
         | "onlineStoreUrl"
+        | "onlineStorePreviewUrl"
         | "category" => leaf(JsonValue::Null),
+        "seo" => object(Obj::Seo),
+        "options" => object_list_of_one(Obj::ProductOption(ctx, p)),
         "media" | "metafields" | "collections" | "metafieldDefinitions" => empty(ctx, info),
         "mediaCount" => object(Obj::Count(0, "EXACT")),
         "variants" => {
