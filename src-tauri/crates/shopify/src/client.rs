@@ -74,12 +74,14 @@ impl IdempotencyKey {
 }
 
 /// Counters the dashboard and benchmarks read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PipelineStats {
     pub requests: u64,
     pub retries: u64,
     pub throttled: u64,
     pub reauthentications: u64,
+    /// Points Shopify charged (`actualQueryCost`), summed over every answer.
+    pub actual_cost: f64,
 }
 
 struct Inner {
@@ -394,6 +396,7 @@ impl ShopifyClient {
             span.record("requested_cost", c.requested_query_cost);
             if let Some(actual) = c.actual_query_cost {
                 span.record("actual_cost", actual);
+                self.bump(|s| s.actual_cost += actual);
             }
         }
         let errors: Vec<GraphqlError> = envelope.errors.map(|e| e.into_list()).unwrap_or_default();
