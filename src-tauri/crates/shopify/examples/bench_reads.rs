@@ -44,13 +44,11 @@ async fn main() {
 
     let stop = tokio_util_stop();
     let mut tasks = Vec::new();
-    for c in 0..callers {
+    for _ in 0..callers {
         let client = client.clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let mut after = None;
-            // Stagger the callers across the catalogue.
-            let mut skip = c;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let page = client
                     .execute::<VariantsPage>(&VariantsPageVariables {
@@ -66,9 +64,6 @@ async fn main() {
                 } else {
                     None
                 };
-                if skip > 0 {
-                    skip -= 1;
-                }
             }
         }));
     }
