@@ -93,8 +93,12 @@ async fn retry_all(ctx: &Context) -> Result<(), Failure> {
     } else {
         output::line(&match n {
             0 => "No failed jobs to retry.".to_string(),
-            1 => "1 failed job will run again.".to_string(),
-            n => format!("{n} failed jobs will run again."),
+            1 => {
+                "1 failed job will run again when the app or the daemon runs the queue.".to_string()
+            }
+            n => {
+                format!("{n} failed jobs will run again when the app or the daemon runs the queue.")
+            }
         })
     }
 }
@@ -148,10 +152,16 @@ async fn each(ctx: &Context, decision: Decision, ids: Vec<i64>) -> Result<(), Fa
         output::json(&serde_json::json!({ verb: outcome.done, "refused": outcome.refused }))?;
     } else {
         let ids: Vec<String> = outcome.done.iter().map(|id| id.to_string()).collect();
+        let label = if ids.len() == 1 { "Job" } else { "Jobs" };
         output::line(&match decision {
-            Decision::Retry => format!("Job {} will run again.", ids.join(", ")),
+            Decision::Retry => format!(
+                "{} {} will run again when the app or the daemon runs the queue.",
+                label,
+                ids.join(", ")
+            ),
             Decision::Discard => format!(
-                "Job {} discarded; the audit log keeps what {} and why {} failed.",
+                "{} {} discarded; the audit log keeps what {} and why {} failed.",
+                label,
                 ids.join(", "),
                 if ids.len() == 1 {
                     "it was"
