@@ -275,6 +275,9 @@ struct Place {
     operation_label: String,
     field: Option<String>,
     argument: Option<(String, String)>,
+    /// The innermost argument or input-object field holding the offending literal:
+    /// (`"Field"` or `"InputObject"`, owner name, argument name, its value text, its declared type).
+    literal: Option<(&'static str, String, String, String, String)>,
 }
 
 fn locate(document: &ast::Document, text: &str, offset: usize) -> Place {
@@ -291,12 +294,22 @@ fn locate(document: &ast::Document, text: &str, offset: usize) -> Place {
                     None => kind.to_owned(),
                 };
                 place.path.push(place.operation_label.clone());
-                descend(&op.selection_set, offset, text, &mut place);
+                let root = shopify_schema::schema()
+                    .root_operation(op.operation_type)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                descend(&op.selection_set, &root, offset, text, &mut place);
             }
             Definition::FragmentDefinition(f) if contains(f.location()) => {
                 place.operation_label = format!("fragment {}", f.name);
                 place.path.push(place.operation_label.clone());
-                descend(&f.selection_set, offset, text, &mut place);
+                descend(
+                    &f.selection_set,
+                    &f.type_condition,
+                    offset,
+                    text,
+                    &mut place,
+                );
             }
             _ => {}
         }
@@ -304,9 +317,16 @@ fn locate(document: &ast::Document, text: &str, offset: usize) -> Place {
     place
 }
 
-fn descend(selections: &[Selection], offset: usize, text: &str, place: &mut Place) {
+fn descend(selections: &[Selection], parent: &str, offset: usize, text: &str, place: &mut Place) {
     let contains = |span: Option<apollo_compiler::parser::SourceSpan>| {
         span.is_some_and(|s| s.offset() <= offset && offset < s.end_offset().max(s.offset() + 1))
+    };
+    let schema = shopify_schema::schema();
+    let source = |node: &Node<ast::Value>| {
+        node.location()
+            .and_then(|s| text.get(s.offset()..s.end_offset()))
+            .unwrap_or_default()
+            .to_owned()
     };
     for selection in selections {
         match selection {
@@ -314,28 +334,98 @@ fn descend(selections: &[Selection], offset: usize, text: &str, place: &mut Plac
                 let key = field.alias.as_ref().unwrap_or(&field.name);
                 place.path.push(key.to_string());
                 place.field = Some(field.name.to_string());
+                let definition = schema.type_field(parent, &field.name).ok();
                 for argument in &field.arguments {
                     if contains(argument.location()) {
                         place.path.push(argument.name.to_string());
-                        let value_text = argument
-                            .value
-                            .location()
-                            .and_then(|s| text.get(s.offset()..s.end_offset()))
-                            .unwrap_or_default()
-                            .to_owned();
-                        place.argument = Some((argument.name.to_string(), value_text));
+                        place.argument = Some((argument.name.to_string(), source(&argument.value)));
+                        let declared = definition
+                            .and_then(|d| d.argument_by_name(&argument.name))
+                            .map(|a| (*a.ty).clone());
+                        place.literal = Some((
+                            "Field",
+                            field.name.to_string(),
+                            argument.name.to_string(),
+                            source(&argument.value),
+                            declared.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+                        ));
+                        if let Some(ty) = declared {
+                            innermost_literal(&argument.value, &ty, offset, text, place);
+                        }
                         return;
                     }
                 }
-                descend(&field.selection_set, offset, text, place);
+                let next = definition
+                    .map(|d| d.ty.inner_named_type().to_string())
+                    .unwrap_or_default();
+                descend(&field.selection_set, &next, offset, text, place);
                 return;
             }
             Selection::InlineFragment(inline) if contains(inline.location()) => {
-                descend(&inline.selection_set, offset, text, place);
+                let next = inline
+                    .type_condition
+                    .as_ref()
+                    .map_or(parent.to_owned(), |t| t.to_string());
+                descend(&inline.selection_set, &next, offset, text, place);
                 return;
             }
             _ => {}
         }
+    }
+}
+
+/// Walks into an input-object literal to the field whose value holds `offset` (graphql-ruby names
+/// that field, not the outer argument).
+fn innermost_literal(
+    value: &Node<ast::Value>,
+    ty: &Type,
+    offset: usize,
+    text: &str,
+    place: &mut Place,
+) {
+    let contains = |span: Option<apollo_compiler::parser::SourceSpan>| {
+        span.is_some_and(|s| s.offset() <= offset && offset < s.end_offset().max(s.offset() + 1))
+    };
+    match &**value {
+        ast::Value::List(items) => {
+            if let Type::List(inner) | Type::NonNullList(inner) = ty {
+                for item in items {
+                    if contains(item.location()) {
+                        innermost_literal(item, inner, offset, text, place);
+                    }
+                }
+            }
+        }
+        ast::Value::Object(fields) => {
+            let Some(ExtendedType::InputObject(input)) =
+                shopify_schema::schema().types.get(ty.inner_named_type())
+            else {
+                return;
+            };
+            for (name, field_value) in fields {
+                if !contains(field_value.location()) {
+                    continue;
+                }
+                let Some(definition) = input.fields.get(name.as_str()) else {
+                    return;
+                };
+                let value_text = field_value
+                    .location()
+                    .and_then(|s| text.get(s.offset()..s.end_offset()))
+                    .unwrap_or_default()
+                    .to_owned();
+                place.literal = Some((
+                    "InputObject",
+                    input.name.to_string(),
+                    name.to_string(),
+                    value_text,
+                    definition.ty.to_string(),
+                ));
+                innermost_literal(field_value, &definition.ty, offset, text, place);
+                return;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -612,26 +702,17 @@ fn shape(p: &ValidationError, place: Place) -> JsonValue {
         | "UndefinedEnumValue"
         | "IntCoercionError"
         | "FloatCoercionError" => {
-            let expected = if p.kind == "UndefinedEnumValue" {
-                name(1)
-            } else {
-                p.message
-                    .strip_prefix("expected value of type ")
-                    .and_then(|rest| rest.split(", found").next())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let (argument, value) = place.argument.clone().unwrap_or_default();
-            let field = place.field.clone().unwrap_or_default();
+            let (class, owner, argument, value, expected) =
+                place.literal.clone().unwrap_or_default();
             error(
                 format!(
-                    "Argument '{argument}' on Field '{field}' has an invalid value ({value}). Expected type '{expected}'."
+                    "Argument '{argument}' on {class} '{owner}' has an invalid value ({value}). Expected type '{expected}'."
                 ),
                 p.position,
                 path,
                 "argumentLiteralsIncompatible",
                 vec![
-                    ("typeName", s("Field".to_owned())),
+                    ("typeName", s(class.to_owned())),
                     ("argumentName", s(argument)),
                 ],
             )
