@@ -1,8 +1,9 @@
 //! `POST /admin/api/2026-07/graphql.json`: parse, validate, price, throttle, execute.
 //!
 //! The order of the steps is Shopify's (FACTS §3, §4): a document that does not parse or validate
-//! is answered without `data` and without a cost block; bad variables likewise; a query whose
-//! requested cost is above 1000 gets `MAX_COST_EXCEEDED` (no `extensions`); one the bucket cannot
+//! is answered without `data` and without a cost block; bad variables likewise, and array
+//! arguments over 250 items (`MAX_INPUT_SIZE_EXCEEDED`); a query whose requested cost is above
+//! 1000 gets `MAX_COST_EXCEEDED` (no `extensions`); one the bucket cannot
 //! cover gets `THROTTLED` (cost block, `actualQueryCost: null`, no `data`); everything else runs,
 //! is charged its actual cost and carries `extensions.cost`.
 
