@@ -51,6 +51,22 @@ pub fn schema() -> &'static Valid<Schema> {
     }
 }
 
+static IMPLEMENTERS: LazyLock<
+    apollo_compiler::collections::HashMap<
+        apollo_compiler::Name,
+        apollo_compiler::schema::Implementers,
+    >,
+> = LazyLock::new(|| schema().implementers_map());
+
+/// Which object types implement each interface, computed once (execution needs it for fragments on
+/// interfaces such as `Node`).
+pub fn implementers_map() -> &'static apollo_compiler::collections::HashMap<
+    apollo_compiler::Name,
+    apollo_compiler::schema::Implementers,
+> {
+    &IMPLEMENTERS
+}
+
 /// A line/column position in the validated document, 1-based like GraphQL responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {

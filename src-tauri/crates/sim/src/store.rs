@@ -222,7 +222,8 @@ pub struct StoreEvent {
 
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    pub shop: Shop,
+    /// Always `Some` for a generated store (kept optional so `Store::default()` stays cheap).
+    pub shop: Option<Shop>,
     pub locations: BTreeMap<u64, Location>,
     pub products: BTreeMap<u64, Product>,
     pub variants: BTreeMap<u64, Variant>,
@@ -282,7 +283,7 @@ impl Store {
             created_at: shop_created,
         };
         let mut store = Store {
-            shop,
+            shop: Some(shop),
             next_adjustment_group_id: 54_640_716_000_000 + rng.below(1_000_000),
             next_order_id: 6_000_000_000_000 + rng.below(1_000_000_000),
             next_order_number: 1000,
@@ -720,7 +721,8 @@ impl Store {
     }
 
     pub fn shop(&self) -> &Shop {
-        &self.shop
+        static EMPTY: std::sync::LazyLock<Shop> = std::sync::LazyLock::new(Shop::default);
+        self.shop.as_ref().unwrap_or(&EMPTY)
     }
 
     /// Sum of `available` over the item's active levels (`ProductVariant.inventoryQuantity`).

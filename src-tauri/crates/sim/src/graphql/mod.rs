@@ -266,6 +266,7 @@ fn execute(
     // Shopify answers introspection (`__schema`, `__type`); so does the simulator.
     let result = Execution::new(shopify_schema::schema(), document)
         .enable_schema_introspection(true)
+        .implementers_map(shopify_schema::implementers_map())
         .operation(operation)
         .coerced_variable_values(variables)
         .execute_sync(&root);
