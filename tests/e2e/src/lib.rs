@@ -235,7 +235,33 @@ impl DesktopSession {
 
     /// Waits until the element's text satisfies `pred`, and returns that text.
     pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        self.wait_text_for(css, pred, 15).await
+    }
+
+    /// Waits until `check` returns true, polling for up to 30 s.
+    pub async fn wait_for<F, Fut>(&self, check: F) -> Result<()>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if check().await {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("condition not met within 30 s")
+    }
+
+    /// Like [`DesktopSession::wait_text`], with a timeout in seconds.
+    pub async fn wait_text_for(
+        &self,
+        css: &str,
+        pred: impl Fn(&str) -> bool,
+        seconds: u64,
+    ) -> Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
         let mut last = String::new();
         while Instant::now() < deadline {
             if let Ok(el) = self.client.find(Locator::Css(css)).await {

@@ -20,6 +20,8 @@ pub struct DemoOptions {
     /// A new order this often (`None`: no orders).
     pub order_every: Option<Duration>,
     pub seed: u64,
+    /// The store's Shopify plan, which sets its API budget: `standard`, `advanced`, `plus`…
+    pub plan: String,
 }
 
 impl Default for DemoOptions {
@@ -30,6 +32,9 @@ impl Default for DemoOptions {
             locations: 3,
             order_every: Some(Duration::from_secs(5)),
             seed: 7,
+            // A Plus store's budget (1000 points/s) lets the first sync of the demo's 6,000
+            // variants finish in seconds; a standard store takes about a minute.
+            plan: "plus".into(),
         }
     }
 }
@@ -62,7 +67,14 @@ impl std::fmt::Debug for DemoStore {
 impl DemoStore {
     /// Starts the simulator and connects `engine` to it.
     pub async fn start(engine: &Engine, options: DemoOptions) -> Result<Self, EngineError> {
+        let plan =
+            shopify_sim::Plan::parse(&options.plan).map_err(|detail| EngineError::Files {
+                action: "start the demo store on",
+                path: "127.0.0.1".into(),
+                detail,
+            })?;
         let sim = shopify_sim::start(SimConfig {
+            plan,
             products: options.products,
             variants_per_product: options.variants_per_product,
             locations: options.locations,

@@ -101,11 +101,24 @@ struct Session {
 pub const JOB_SYNC_FULL: &str = "sync.full";
 pub const JOB_SYNC_INCREMENTAL: &str = "sync.incremental";
 
-fn sync_handler(syncer: Syncer, events: Events, kind: SyncKind) -> impl JobHandler {
+/// Sync passes of one store run one at a time: two concurrent passes would read the same
+/// pages twice and spend the API budget twice. The semaphore orders passes; it guards no
+/// data, so holding its permit across `.await` is its purpose.
+fn sync_handler(
+    syncer: Syncer,
+    events: Events,
+    kind: SyncKind,
+    one_at_a_time: Arc<tokio::sync::Semaphore>,
+) -> impl JobHandler {
     move |_cx: JobContext| {
         let syncer = syncer.clone();
         let events = events.clone();
+        let gate = one_at_a_time.clone();
         async move {
+            let _turn = gate
+                .acquire()
+                .await
+                .map_err(|_| JobError::retryable("the engine is shutting down"))?;
             match syncer.run(kind).await {
                 Ok(_) => Ok(()),
                 Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
@@ -331,14 +344,25 @@ impl Engine {
         let cache = Cache::open(self.config.data_dir.join(file)).await?;
         let syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
         self.forward_bucket(&client);
+        let gate = Arc::new(tokio::sync::Semaphore::new(1));
         let handlers = JobHandlers::new()
             .with(
                 JOB_SYNC_FULL,
-                sync_handler(syncer.clone(), self.events.clone(), SyncKind::Full),
+                sync_handler(
+                    syncer.clone(),
+                    self.events.clone(),
+                    SyncKind::Full,
+                    gate.clone(),
+                ),
             )
             .with(
                 JOB_SYNC_INCREMENTAL,
-                sync_handler(syncer.clone(), self.events.clone(), SyncKind::Incremental),
+                sync_handler(
+                    syncer.clone(),
+                    self.events.clone(),
+                    SyncKind::Incremental,
+                    gate,
+                ),
             );
         let jobs = Supervisor::start(
             cache.clone(),

@@ -11,9 +11,12 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_sync_waits_for_a_person_and_a_retry_recovers() {
-    let sim = shopify_sim::start(SimConfig { products: 10, ..SimConfig::default() })
-        .await
-        .unwrap();
+    let sim = shopify_sim::start(SimConfig {
+        products: 10,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
     let engine = Engine::new(EngineConfig {
@@ -31,7 +34,10 @@ async fn a_failing_sync_waits_for_a_person_and_a_retry_recovers() {
     });
     let token = sim.info.admin_token.clone().unwrap();
     engine
-        .connect(&sim.info.base_url, ConnectWith::AdminToken(Secret::new(token)))
+        .connect(
+            &sim.info.base_url,
+            ConnectWith::AdminToken(Secret::new(token)),
+        )
         .await
         .unwrap();
     let mut events = engine.events().subscribe();
@@ -39,7 +45,12 @@ async fn a_failing_sync_waits_for_a_person_and_a_retry_recovers() {
     // The store starts answering 503 to every GraphQL request.
     let http = reqwest::Client::new();
     let faults = format!("{}/_sim/faults", sim.info.base_url);
-    let r = http.post(&faults).json(&json!({"http_5xx_rate": 1.0})).send().await.unwrap();
+    let r = http
+        .post(&faults)
+        .json(&json!({"http_5xx_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
 
     engine.request_sync(SyncKind::Full).await.unwrap();
@@ -62,7 +73,12 @@ async fn a_failing_sync_waits_for_a_person_and_a_retry_recovers() {
     assert_eq!(engine.status().await.unwrap().cache.unwrap().variants, 0);
 
     // The store recovers; the person retries from the failed list.
-    let r = http.post(&faults).json(&json!({"http_5xx_rate": 0.0})).send().await.unwrap();
+    let r = http
+        .post(&faults)
+        .json(&json!({"http_5xx_rate": 0.0}))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
     engine.retry_job(jobs[0].id).await.unwrap();
     tokio::time::timeout(Duration::from_secs(60), async {
