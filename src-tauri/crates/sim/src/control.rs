@@ -11,7 +11,7 @@
 //! | `POST /_sim/orders/{id}/cancel` | | `committed` back to `available` |
 //! | `POST /_sim/inventory` | `{"inventory_item_id":…,"location_id":…,"name":"available","delta":n}` | a merchant's stock edit |
 //! | `POST /_sim/prices` | `{"variant_id":…,"price":"12.00","compare_at_price":"15.00"\|null}` | a merchant's price edit |
-//! | `POST /_sim/faults` | `{"http_5xx_rate":0.1,"http_5xx_status":503,"latency_ms":200,"throttle_status":429}` | GraphQL faults (seeded) |
+//! | `POST /_sim/faults` | `{"http_5xx_rate":0.1,"http_5xx_status":503,"latency_ms":200,"throttle_status":429,"connection_reset_rate":0.1}` | GraphQL faults (seeded) |
 //! | `POST /_sim/bucket/drain` | `{"to":0}` | empty every app's bucket to `to` points (throttle burst) |
 //! | `POST /_sim/tokens/revoke` | | revoke every token, the legacy one too |
 //! | `POST /_sim/clock/advance` | `{"seconds":n}` | move simulated time forward |
@@ -48,6 +48,11 @@ pub struct Faults {
     /// Real milliseconds added before each GraphQL answer.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Share of GraphQL requests (0..=1) that are executed — writes are applied — but whose
+    /// response is cut off: the connection drops mid-answer, as when a network path fails after
+    /// Shopify has done the work. The client cannot tell whether its write happened.
+    #[serde(default)]
+    pub connection_reset_rate: f64,
     /// 429 or 503: answer a request the bucket cannot cover with that status and a `Retry-After`
     /// header (seconds, one decimal, as Shopify's REST API writes it) instead of Shopify's
     /// GraphQL `THROTTLED` on HTTP 200 — other protections in front of Shopify do this.

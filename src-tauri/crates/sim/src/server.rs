@@ -81,17 +81,19 @@ impl SimState {
         lock(&self.faults)
     }
 
-    /// Draws the injected-failure decision for one GraphQL request: the status to answer with
-    /// instead, if any, and the added latency.
-    fn draw_fault(&self) -> (Option<u16>, u64) {
+    /// Draws the injected-failure decisions for one GraphQL request: the status to answer with
+    /// instead (if any), the added latency, and whether to cut the answer off.
+    fn draw_fault(&self) -> (Option<u16>, u64, bool) {
         let faults = self.faults().clone();
-        let fail = faults.http_5xx_rate > 0.0 && {
-            let roll = lock(&self.fault_rng).below(1_000_000) as f64 / 1_000_000.0;
-            roll < faults.http_5xx_rate
+        let roll = |rate: f64| {
+            rate > 0.0 && (lock(&self.fault_rng).below(1_000_000) as f64 / 1_000_000.0) < rate
         };
+        let fail = roll(faults.http_5xx_rate);
+        let reset = !fail && roll(faults.connection_reset_rate);
         (
             fail.then(|| faults.http_5xx_status.unwrap_or(503)),
             faults.latency_ms,
+            reset,
         )
     }
 
@@ -405,7 +407,7 @@ async fn graphql_endpoint(
         Err(_) => return unauthorized(),
     };
     state.catch_up_trickle();
-    let (failure, latency_ms) = state.draw_fault();
+    let (failure, latency_ms, reset) = state.draw_fault();
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
@@ -455,6 +457,22 @@ async fn graphql_endpoint(
             );
         }
     };
+    if reset {
+        // The work is done; the answer never arrives whole: the body stream fails, so the server
+        // drops the connection mid-response.
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection reset injected by shopify-sim",
+            ))
+        });
+        let mut response = Response::new(axum::body::Body::from_stream(broken));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        return response;
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let mut response = json_response(
         status,

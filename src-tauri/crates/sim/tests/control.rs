@@ -314,3 +314,49 @@ async fn order_trickle_follows_the_simulated_clock() {
         placed
     );
 }
+
+#[tokio::test]
+async fn connection_reset_fault_loses_the_answer_but_not_the_write() {
+    let s = start(small_config()).await;
+    let before = sim_state(&s).await;
+    let (variant, _, location) = stocked_variant(&before);
+    let (available, _, _) = level(&before, variant, location);
+    let item = s
+        .gql(
+            "query V($id: ID!) { productVariant(id: $id) { inventoryItem { id } } }",
+            json!({ "id": format!("gid://shopify/ProductVariant/{variant}") }),
+        )
+        .await
+        .body["data"]["productVariant"]["inventoryItem"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = post(&s, "/_sim/faults", json!({ "connection_reset_rate": 1.0 })).await;
+    assert_eq!(status, 200);
+    let doc = "mutation A($input: InventoryAdjustQuantitiesInput!) { inventoryAdjustQuantities(input: $input) @idempotent(key: \"reset-1\") { userErrors { code } } }";
+    assert!(shopify_schema::validate(doc).is_ok());
+    let input = json!({ "name": "available", "reason": "correction", "changes": [
+        { "inventoryItemId": item, "locationId": format!("gid://shopify/Location/{location}"), "delta": -1, "changeFromQuantity": null }
+    ] });
+    let outcome = async {
+        let response = s
+            .http
+            .post(s.graphql_url())
+            .header("X-Shopify-Access-Token", s.admin_token())
+            .json(&json!({ "query": doc, "variables": { "input": input } }))
+            .send()
+            .await?;
+        response.text().await
+    }
+    .await;
+    assert!(
+        outcome.is_err(),
+        "the answer should be cut off: {outcome:?}"
+    );
+    post(&s, "/_sim/faults", json!({})).await;
+    assert_eq!(
+        level(&sim_state(&s).await, variant, location).0,
+        available - 1,
+        "the write happened"
+    );
+}
