@@ -5,6 +5,9 @@
 //! grant, the GraphQL Admin endpoint validated against the real 2026-07 schema, query cost and a
 //! leaky-bucket throttle. Start it in-process with [`start`] (port 0 for tests) or run the
 //! `shopify-sim` binary, whose first stdout line is the [`StartInfo`] JSON.
+//!
+//! Comments cite "FACTS §n": sections of `docs/shopify-facts.md`, the team's list of Shopify
+//! behaviours with their sources.
 
 pub mod auth;
 pub mod bucket;
