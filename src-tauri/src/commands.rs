@@ -66,15 +66,13 @@ pub async fn connect_store(
 /// Starts the built-in demo store and syncs it.
 #[tauri::command]
 pub async fn start_demo(state: State<'_, AppState>) -> Result<StoreView, UiError> {
-    let engine = state.start_demo().await?;
+    let engine = state.open_demo().await?;
     let profile = engine.profile().ok_or_else(|| {
         UiError::new(
             crate::error::ErrorCode::Internal,
             "the demo store did not connect",
         )
     })?;
-    state.queue_sync(SyncKind::Full).await?;
-    state.start_polling();
     Ok(StoreView::from_profile(&profile, true))
 }
 

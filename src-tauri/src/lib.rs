@@ -40,9 +40,18 @@ pub fn run() {
             let data_dir = app.path().app_data_dir()?;
             let state = state::AppState::new(app.handle().clone(), data_dir);
             app.manage(state);
+            // `--demo` opens straight onto the demo store (the README's first command).
+            let demo = std::env::args().any(|a| a == "--demo");
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                handle.state::<state::AppState>().resume_saved().await;
+                let state = handle.state::<state::AppState>();
+                if demo {
+                    if let Err(err) = state.open_demo().await {
+                        tracing::error!(error = %err, "the demo store did not start");
+                    }
+                } else {
+                    state.resume_saved().await;
+                }
             });
             Ok(())
         })

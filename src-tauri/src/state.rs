@@ -90,10 +90,7 @@ impl AppState {
     pub async fn start_demo(&self) -> Result<Arc<Engine>, shelfsync_engine::EngineError> {
         let engine = Arc::new(Engine::new(EngineConfig {
             data_dir: self.data_dir.join("demo"),
-            keychain: Keychain::platform_with_namespace(format!(
-                "{}.demo",
-                Keychain::platform().namespace()
-            )),
+            keychain: Keychain::in_memory(format!("{}.demo", Keychain::platform().namespace()))?,
             clock: Clock::real(),
         }));
         let tasks = CancellationToken::new();
@@ -117,6 +114,28 @@ impl AppState {
             old.stop().await;
         }
         Ok(engine)
+    }
+
+    /// Starts the demo store, queues its first full sync and polls it. A failure is also
+    /// told to the UI, since nobody may be looking at the terminal.
+    pub async fn open_demo(&self) -> Result<Arc<Engine>, shelfsync_engine::EngineError> {
+        let opened: Result<Arc<Engine>, shelfsync_engine::EngineError> = async {
+            let engine = self.start_demo().await?;
+            self.queue_sync(SyncKind::Full).await?;
+            self.start_polling();
+            Ok(engine)
+        }
+        .await;
+        if let Err(err) = &opened {
+            let _ = self.app.emit(
+                ENGINE_EVENT,
+                UiEvent::Attention {
+                    title: "The demo store did not start".into(),
+                    message: err.to_string(),
+                },
+            );
+        }
+        opened
     }
 
     /// Switches back to the owner's engine (after connecting a real store).

@@ -139,6 +139,19 @@ impl Keychain {
         }
     }
 
+    /// A keychain that lives in this process's memory only and is gone when it exits. For
+    /// the demo store alone, whose token is a throwaway for a simulator that lives and dies
+    /// with the app: the demo then works on a machine with no keychain service, and never
+    /// writes anything to the owner's keychain. Real stores always use [`Keychain::platform`].
+    pub fn in_memory(namespace: impl Into<String>) -> Result<Self, CredentialError> {
+        let namespace = namespace.into();
+        let store = keyring_core::mock::Store::new().map_err(|e| CredentialError::Unavailable {
+            store: StoreKey::new("demo"),
+            detail: e.to_string(),
+        })?;
+        Ok(Self::with_store(namespace, store))
+    }
+
     /// Any `keyring-core` store, e.g. its in-memory mock for unit tests of callers.
     pub fn with_store(namespace: impl Into<String>, store: Arc<CredentialStore>) -> Self {
         Self {

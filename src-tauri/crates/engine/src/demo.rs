@@ -73,7 +73,13 @@ impl DemoStore {
                 path: "127.0.0.1".into(),
                 detail,
             })?;
+        // The demo store's clock starts now, so its timestamps read like today's.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(shopify_sim::config::DEFAULT_START);
         let sim = shopify_sim::start(SimConfig {
+            start_time: now_ms,
             plan,
             products: options.products,
             variants_per_product: options.variants_per_product,

@@ -3,7 +3,8 @@
 //! (So a payload never observes a later mutation of the same request; Shopify gives no guarantee
 //! either way.)
 //!
-//! Served: `productVariantsBulkUpdate` (prices; see [`update_variants`]), and
+//! Served: `productVariantsBulkUpdate` (prices; see [`update_variants`]), `inventoryActivate`
+//! (see [`perform_activate`]), and
 //! `inventorySetQuantities` and `inventoryAdjustQuantities` with the 2026-04+ rules of FACTS §5,
 //! checked in Shopify's order:
 //! 1. (before execution, for every array argument: more than 250 items → `MAX_INPUT_SIZE_EXCEEDED`,
@@ -75,11 +76,20 @@ impl Outcomes {
     }
 }
 
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// The root field fails with a top-level error and `data.<root>: null`.
     Failed(FieldFailure),
     Inventory(InventoryPayload),
     VariantsUpdate(VariantsPayload),
+    Activate(ActivatePayload),
+}
+
+/// `InventoryActivatePayload`: the level now stocking the item, or plain `UserError`s.
+#[derive(Debug, Clone)]
+pub struct ActivatePayload {
+    pub level: Option<(u64, u64)>,
+    pub user_errors: Vec<UserError>,
 }
 
 /// `ProductVariantsBulkUpdatePayload`.
@@ -143,6 +153,7 @@ impl Outcome {
             Outcome::Failed(_) => "Mutation",
             Outcome::Inventory(p) => p.payload_type,
             Outcome::VariantsUpdate(_) => "ProductVariantsBulkUpdatePayload",
+            Outcome::Activate(_) => "InventoryActivatePayload",
         }
     }
 
@@ -150,7 +161,7 @@ impl Outcome {
     pub fn root<'a>(&'a self, ctx: Ctx<'a>) -> Result<ResolvedValue<'a>, FieldError> {
         match self {
             Outcome::Failed(failure) => Err(failure.clone().into()),
-            Outcome::Inventory(_) | Outcome::VariantsUpdate(_) => {
+            Outcome::Inventory(_) | Outcome::VariantsUpdate(_) | Outcome::Activate(_) => {
                 Ok(ResolvedValue::object(Obj::Outcome(ctx, self)))
             }
         }
@@ -177,6 +188,28 @@ impl Outcome {
                     format!(
                         "shopify-sim does not simulate the field `{}.{other}`",
                         payload.payload_type
+                    ),
+                )
+                .into()),
+            },
+            Outcome::Activate(payload) => match info.field_name() {
+                "inventoryLevel" => Ok(ResolvedValue::nullable_object(payload.level.and_then(
+                    |(item_id, location_id)| {
+                        let item = ctx.store.inventory_items.get(&item_id)?;
+                        let level = item.levels.get(&location_id)?;
+                        Some(Obj::Level(ctx, item, level))
+                    },
+                ))),
+                "userErrors" => Ok(ResolvedValue::list(
+                    payload
+                        .user_errors
+                        .iter()
+                        .map(|e| ResolvedValue::object(Obj::UserError(e, "UserError"))),
+                )),
+                other => Err(FieldFailure::new(
+                    "UNSUPPORTED_BY_SIMULATOR",
+                    format!(
+                        "shopify-sim does not simulate the field `InventoryActivatePayload.{other}`"
                     ),
                 )
                 .into()),
@@ -216,7 +249,8 @@ impl Outcome {
 pub struct IdempotencyRecord {
     pub fingerprint: String,
     pub at: UnixMillis,
-    pub payload: InventoryPayload,
+    /// The first outcome, answered again to a retry with the same key and input.
+    pub outcome: Outcome,
 }
 
 /// Performs every supported root mutation field of `operation`, in document order.
@@ -237,8 +271,13 @@ pub fn perform(
             "inventorySetQuantities" => Kind::Set,
             "inventoryAdjustQuantities" => Kind::Adjust,
             "productVariantsBulkUpdate" => Kind::Variants,
+            "inventoryActivate" => Kind::Activate,
             _ => continue,
         };
+        if kind == Kind::Activate {
+            work.push((field, kind, JsonValue::Null, Vec::new()));
+            continue;
+        }
         if kind == Kind::Variants {
             let argument = |name: &str| {
                 field
@@ -264,6 +303,11 @@ pub fn perform(
     for (field, kind, input, rows) in work {
         // Without the scope nothing runs; the resolver reports ACCESS_DENIED.
         if super::resolve::check_scope(state, &field.name).is_err() {
+            continue;
+        }
+        if kind == Kind::Activate {
+            let outcome = perform_activate(store, keys, field, variables, now);
+            outcomes.by_field.insert(field_key(field), outcome);
             continue;
         }
         if kind == Kind::Variants {
@@ -558,6 +602,7 @@ enum Kind {
     Set,
     Adjust,
     Variants,
+    Activate,
 }
 
 impl Kind {
@@ -566,6 +611,7 @@ impl Kind {
             Kind::Set => "quantities",
             Kind::Adjust => "changes",
             Kind::Variants => "variants",
+            Kind::Activate => "",
         }
     }
     fn row_type(self) -> &'static str {
@@ -573,6 +619,7 @@ impl Kind {
             Kind::Set => "InventoryQuantityInput",
             Kind::Adjust => "InventoryChangeInput",
             Kind::Variants => "ProductVariantsBulkInput",
+            Kind::Activate => "",
         }
     }
     fn payload_type(self) -> &'static str {
@@ -580,6 +627,7 @@ impl Kind {
             Kind::Set => "InventorySetQuantitiesPayload",
             Kind::Adjust => "InventoryAdjustQuantitiesPayload",
             Kind::Variants => "ProductVariantsBulkUpdatePayload",
+            Kind::Activate => "InventoryActivatePayload",
         }
     }
     fn error_type(self) -> &'static str {
@@ -587,6 +635,7 @@ impl Kind {
             Kind::Set => "InventorySetQuantitiesUserError",
             Kind::Adjust => "InventoryAdjustQuantitiesUserError",
             Kind::Variants => "ProductVariantsBulkUpdateUserError",
+            Kind::Activate => "UserError",
         }
     }
 }
@@ -648,29 +697,14 @@ fn perform_inventory(
             ),
         ));
     }
-    let key = field
-        .directives
-        .get("idempotent")
-        .and_then(|d| d.specified_argument_by_name("key"))
-        .map(|v| to_json(v, variables));
-    let key = match key.as_ref().and_then(|k| k.as_str()) {
-        Some(k) if !k.trim().is_empty() => k.to_owned(),
-        Some(_) => {
-            // Not captured: Shopify documents only that the key must not be empty.
-            return Outcome::Failed(FieldFailure::bad_request(
-                "The @idempotent directive key must not be empty.",
-            ));
-        }
-        None => {
-            return Outcome::Failed(FieldFailure::bad_request(
-                "The @idempotent directive is required for this mutation but was not provided.",
-            ));
-        }
+    let key = match idempotency_key(field, variables) {
+        Ok(key) => key,
+        Err(failure) => return failure,
     };
     let print = fingerprint(&field.name, input);
     if let Some(record) = keys.get(&key) {
         if record.fingerprint == print {
-            return Outcome::Inventory(record.payload.clone());
+            return record.outcome.clone();
         }
         return Outcome::Inventory(InventoryPayload {
             payload_type: kind.payload_type(),
@@ -687,7 +721,9 @@ fn perform_inventory(
     }
     let result = match kind {
         Kind::Set => set_quantities(store, input, rows, now),
-        Kind::Adjust | Kind::Variants => adjust_quantities(store, input, rows, now),
+        Kind::Adjust | Kind::Variants | Kind::Activate => {
+            adjust_quantities(store, input, rows, now)
+        }
     };
     let payload = match result {
         Ok(group) => InventoryPayload {
@@ -708,10 +744,147 @@ fn perform_inventory(
         IdempotencyRecord {
             fingerprint: print,
             at: now,
-            payload: payload.clone(),
+            outcome: Outcome::Inventory(payload.clone()),
         },
     );
     Outcome::Inventory(payload)
+}
+
+/// The field's `@idempotent(key:)`, or Shopify's error when it is missing (FACTS §5).
+fn idempotency_key(field: &Field, variables: &JsonMap) -> Result<String, Outcome> {
+    let key = field
+        .directives
+        .get("idempotent")
+        .and_then(|d| d.specified_argument_by_name("key"))
+        .map(|v| to_json(v, variables));
+    match key.as_ref().and_then(|k| k.as_str()) {
+        Some(k) if !k.trim().is_empty() => Ok(k.to_owned()),
+        // Not captured: Shopify documents only that the key must not be empty.
+        Some(_) => Err(Outcome::Failed(FieldFailure::bad_request(
+            "The @idempotent directive key must not be empty.",
+        ))),
+        None => Err(Outcome::Failed(FieldFailure::bad_request(
+            "The @idempotent directive is required for this mutation but was not provided.",
+        ))),
+    }
+}
+
+/// `inventoryActivate`: stocks an item at a location (2026-04+: `@idempotent` required). An item
+/// already stocked there is answered with its level, unchanged. The new level starts at
+/// `available` (or `onHand` when only that is given), `0` otherwise; the other quantities start
+/// at 0 so `on_hand` stays their sum. Unknown item or location → plain `UserError`s (the location
+/// message is captured; the item message mirrors it).
+fn perform_activate(
+    store: &mut Store,
+    keys: &mut HashMap<String, IdempotencyRecord>,
+    field: &Field,
+    variables: &JsonMap,
+    now: UnixMillis,
+) -> Outcome {
+    let key = match idempotency_key(field, variables) {
+        Ok(key) => key,
+        Err(failure) => return failure,
+    };
+    let mut args = JsonMap::new();
+    for argument in &field.arguments {
+        args.insert(argument.name.as_str(), to_json(&argument.value, variables));
+    }
+    let args = JsonValue::Object(args);
+    let print = fingerprint(&field.name, &args);
+    if let Some(record) = keys.get(&key) {
+        if record.fingerprint == print {
+            return record.outcome.clone();
+        }
+        return Outcome::Activate(ActivatePayload {
+            level: None,
+            user_errors: vec![UserError {
+                field: None,
+                message:
+                    "The same idempotency key cannot be used with different operation parameters."
+                        .into(),
+                code: None,
+            }],
+        });
+    }
+    let id_of = |name: &str, kind: &str| {
+        args.get(name)
+            .and_then(|v| v.as_str())
+            .and_then(parse_gid)
+            .filter(|(k, _, _)| *k == kind)
+            .map(|(_, id, _)| id)
+    };
+    let item = id_of("inventoryItemId", "InventoryItem")
+        .filter(|id| store.inventory_items.contains_key(id));
+    let location = id_of("locationId", "Location").filter(|id| store.locations.contains_key(id));
+    let mut user_errors = Vec::new();
+    if item.is_none() {
+        user_errors.push(UserError::new(
+            &["inventoryItemId"],
+            "The product couldn't be stocked because the inventory item wasn't found.",
+            None,
+        ));
+    }
+    if location.is_none() {
+        user_errors.push(UserError::new(
+            &["locationId"],
+            "The product couldn't be stocked because the location wasn't found.",
+            None,
+        ));
+    }
+    let outcome = match (item, location) {
+        (Some(item_id), Some(location_id)) if user_errors.is_empty() => {
+            let stocked = store
+                .inventory_items
+                .get(&item_id)
+                .is_some_and(|i| i.levels.contains_key(&location_id));
+            if !stocked {
+                let start = args
+                    .get("available")
+                    .and_then(|v| v.as_i64())
+                    .or_else(|| args.get("onHand").and_then(|v| v.as_i64()))
+                    .unwrap_or(0);
+                let mut quantities = [0_i64; 8];
+                quantities[AVAILABLE] = start;
+                quantities[ON_HAND] = start;
+                if let Some(item) = store.inventory_items.get_mut(&item_id) {
+                    item.levels.insert(
+                        location_id,
+                        crate::store::InventoryLevel {
+                            location_id,
+                            quantities,
+                            quantity_updated_at: [now; 8],
+                            is_active: true,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    );
+                    item.updated_at = now;
+                }
+                store.record(
+                    "inventory_levels/connect",
+                    now,
+                    super::resolve::level_gid(location_id, item_id),
+                );
+            }
+            Outcome::Activate(ActivatePayload {
+                level: Some((item_id, location_id)),
+                user_errors: Vec::new(),
+            })
+        }
+        _ => Outcome::Activate(ActivatePayload {
+            level: None,
+            user_errors,
+        }),
+    };
+    keys.insert(
+        key,
+        IdempotencyRecord {
+            fingerprint: print,
+            at: now,
+            outcome: outcome.clone(),
+        },
+    );
+    outcome
 }
 
 /// One validated row: item, location, quantity index, the new value or delta, and the CAS value.

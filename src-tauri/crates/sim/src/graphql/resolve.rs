@@ -43,7 +43,9 @@ fn required_scope(field: &str) -> Option<&'static str> {
         "inventoryItems" | "inventoryItem" | "inventoryLevel" => "read_inventory",
         "locations" | "location" | "locationsCount" => "read_locations",
         "orders" | "order" | "ordersCount" => "read_orders",
-        "inventorySetQuantities" | "inventoryAdjustQuantities" => "write_inventory",
+        "inventorySetQuantities" | "inventoryAdjustQuantities" | "inventoryActivate" => {
+            "write_inventory"
+        }
         "productVariantsBulkUpdate" => "write_products",
         _ => return None,
     })
