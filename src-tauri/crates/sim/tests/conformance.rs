@@ -41,6 +41,7 @@ const SERVED_MUTATION_ROOTS: &[&str] = &[
     "inventorySetQuantities",
     "inventoryAdjustQuantities",
     "productVariantsBulkUpdate",
+    "inventoryActivate",
 ];
 
 fn fixtures() -> PathBuf {

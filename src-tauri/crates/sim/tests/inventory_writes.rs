@@ -522,3 +522,90 @@ async fn writes_need_write_inventory() {
     assert_eq!(r.body["data"], json!({ "inventorySetQuantities": null }));
     assert_eq!(quantities(&s, &t).await.0, available, "nothing applied");
 }
+
+const ACTIVATE: &str = r#"
+mutation Activate($item: ID!, $location: ID!, $available: Int, $key: String!) {
+  inventoryActivate(inventoryItemId: $item, locationId: $location, available: $available) @idempotent(key: $key) {
+    inventoryLevel { id location { id } quantities(names: ["available", "on_hand"]) { name quantity } }
+    userErrors { field message }
+  }
+}
+"#;
+
+#[tokio::test]
+async fn activate_stocks_an_item_at_a_new_location() {
+    let s = start(small_config()).await;
+    let r = s
+        .gql(
+            "query { locations(first: 5) { nodes { id } } inventoryItems(first: 100) { nodes { id inventoryLevels(first: 5) { nodes { location { id } } } } } }",
+            json!({}),
+        )
+        .await;
+    let locations: Vec<String> = r.body["data"]["locations"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (item, location) = r.body["data"]["inventoryItems"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| {
+            let stocked: Vec<&str> = i["inventoryLevels"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["location"]["id"].as_str().unwrap())
+                .collect();
+            let missing = locations.iter().find(|l| !stocked.contains(&l.as_str()))?;
+            Some((i["id"].as_str().unwrap().to_owned(), missing.clone()))
+        })
+        .expect("an unstocked pair");
+    let vars = json!({ "item": item, "location": location, "available": 4, "key": "act-1" });
+    let r = s.gql(ACTIVATE, vars.clone()).await;
+    let p = &r.body["data"]["inventoryActivate"];
+    assert_eq!(p["userErrors"], json!([]), "{}", r.body);
+    assert_eq!(p["inventoryLevel"]["location"]["id"], json!(location));
+    assert_eq!(
+        p["inventoryLevel"]["quantities"],
+        json!([{ "name": "available", "quantity": 4 }, { "name": "on_hand", "quantity": 4 }])
+    );
+    // Now stocked: a quantity write there succeeds.
+    let t = Target {
+        item: item.clone(),
+        location: location.clone(),
+    };
+    let r = s
+        .gql(
+            SET,
+            json!({ "input": set_input(&t, 6, json!(4)), "key": "after-act" }),
+        )
+        .await;
+    assert_eq!(
+        payload(&r.body, "inventorySetQuantities")["userErrors"],
+        json!([])
+    );
+    // Same key and input: the first answer again (quantities as they were then).
+    let again = s.gql(ACTIVATE, vars).await;
+    assert_eq!(
+        again.body["data"]["inventoryActivate"]["inventoryLevel"]["id"],
+        p["inventoryLevel"]["id"]
+    );
+
+    let r = s
+        .gql(
+            ACTIVATE,
+            json!({ "item": item, "location": "gid://shopify/Location/1", "key": "act-2" }),
+        )
+        .await;
+    assert_eq!(
+        r.body["data"]["inventoryActivate"]["userErrors"],
+        json!([{ "field": ["locationId"], "message": "The product couldn't be stocked because the location wasn't found." }])
+    );
+    let no_key = "mutation A($item: ID!, $location: ID!) {\n  inventoryActivate(inventoryItemId: $item, locationId: $location) { userErrors { message } }\n}";
+    let r = s
+        .gql(no_key, json!({ "item": item, "location": location }))
+        .await;
+    assert_eq!(codes(&r.body), vec!["BAD_REQUEST"]);
+}

@@ -699,7 +699,7 @@ fn perform_inventory(
     }
     let key = match idempotency_key(field, variables) {
         Ok(key) => key,
-        Err(failure) => return failure,
+        Err(failure) => return Outcome::Failed(failure),
     };
     let print = fingerprint(&field.name, input);
     if let Some(record) = keys.get(&key) {
@@ -721,9 +721,9 @@ fn perform_inventory(
     }
     let result = match kind {
         Kind::Set => set_quantities(store, input, rows, now),
-        Kind::Adjust | Kind::Variants | Kind::Activate => {
-            adjust_quantities(store, input, rows, now)
-        }
+        Kind::Adjust => adjust_quantities(store, input, rows, now),
+        // Only the two quantity mutations come through here.
+        Kind::Variants | Kind::Activate => Err(Vec::new()),
     };
     let payload = match result {
         Ok(group) => InventoryPayload {
@@ -751,7 +751,7 @@ fn perform_inventory(
 }
 
 /// The field's `@idempotent(key:)`, or Shopify's error when it is missing (FACTS §5).
-fn idempotency_key(field: &Field, variables: &JsonMap) -> Result<String, Outcome> {
+fn idempotency_key(field: &Field, variables: &JsonMap) -> Result<String, FieldFailure> {
     let key = field
         .directives
         .get("idempotent")
@@ -760,12 +760,12 @@ fn idempotency_key(field: &Field, variables: &JsonMap) -> Result<String, Outcome
     match key.as_ref().and_then(|k| k.as_str()) {
         Some(k) if !k.trim().is_empty() => Ok(k.to_owned()),
         // Not captured: Shopify documents only that the key must not be empty.
-        Some(_) => Err(Outcome::Failed(FieldFailure::bad_request(
+        Some(_) => Err(FieldFailure::bad_request(
             "The @idempotent directive key must not be empty.",
-        ))),
-        None => Err(Outcome::Failed(FieldFailure::bad_request(
+        )),
+        None => Err(FieldFailure::bad_request(
             "The @idempotent directive is required for this mutation but was not provided.",
-        ))),
+        )),
     }
 }
 
@@ -783,7 +783,7 @@ fn perform_activate(
 ) -> Outcome {
     let key = match idempotency_key(field, variables) {
         Ok(key) => key,
-        Err(failure) => return failure,
+        Err(failure) => return Outcome::Failed(failure),
     };
     let mut args = JsonMap::new();
     for argument in &field.arguments {
