@@ -600,10 +600,10 @@ async fn post_control(sim: &RunningSim, path: &str) {
     assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
 }
 
+/// The demo keeps its throwaway token in memory, so it runs with no keychain service at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Secret Service: run through .ci/test"]
 async fn demo_once_syncs_a_simulated_store_and_leaves_nothing_behind() {
-    let user = User::new("demo");
+    let user = User::without_keychain("demo");
     let out = user
         .run(&["demo", "--once", "--json", "--products", "10"])
         .await;

@@ -27,9 +27,13 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> Result<(), Failure> {
         .data_dir
         .join("demo")
         .join(std::process::id().to_string());
+    // The demo's token is a throwaway for a simulator that exits with this process: it is
+    // kept in memory, so the demo also runs where no keychain service exists.
+    let keychain = Keychain::in_memory(format!("{}.demo", ctx.namespace))
+        .map_err(|err| Failure::engine(err.into(), None))?;
     let engine = Engine::new(EngineConfig {
         data_dir: dir.clone(),
-        keychain: Keychain::platform_with_namespace(format!("{}.demo", ctx.namespace)),
+        keychain,
         clock: Clock::real(),
     });
     let options = DemoOptions {
