@@ -7,8 +7,8 @@
 use crate::commands::{self, AppInfo};
 use crate::error::{ErrorCode, UiError};
 use crate::views::{
-    BucketView, CacheView, ConnectRequest, FailedJobView, InventoryRow, LastSyncView, QueueView,
-    StatusView, StoreView, UiEvent,
+    ActivityView, BucketView, CacheView, ConnectRequest, FailedJobView, InventoryRow, LastSyncView,
+    QueueView, StatusView, StoreView, UiEvent,
 };
 use ts_rs::{Config, TS};
 
@@ -32,6 +32,7 @@ pub fn render() -> String {
         ConnectRequest::decl(&cfg),
         UiEvent::decl(&cfg),
         FailedJobView::decl(&cfg),
+        ActivityView::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

@@ -6,7 +6,9 @@
 
 use crate::error::UiError;
 use crate::state::AppState;
-use crate::views::{ConnectRequest, FailedJobView, InventoryRow, StatusView, StoreView};
+use crate::views::{
+    ActivityView, ConnectRequest, FailedJobView, InventoryRow, StatusView, StoreView,
+};
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::{ConnectWith, Secret, SyncKind};
 use tauri::{AppHandle, State};
@@ -129,6 +131,16 @@ pub async fn discard_job(state: State<'_, AppState>, id: i64) -> Result<(), UiEr
     Ok(state.engine().discard_job(id).await?)
 }
 
+/// The latest changes to the local copy, newest first (at most 1000).
+#[tauri::command]
+pub async fn recent_activity(
+    state: State<'_, AppState>,
+    limit: u32,
+) -> Result<Vec<ActivityView>, UiError> {
+    let entries = state.engine().recent_activity(limit.min(1000)).await?;
+    Ok(entries.into_iter().map(ActivityView::from).collect())
+}
+
 /// A secret typed into the UI. It deserializes from a plain string but cannot be printed
 /// or serialized back, so it cannot leak into a log or an answer.
 #[derive(Deserialize)]
@@ -195,4 +207,5 @@ ui_commands! {
     fn retry_job(id: i64) -> ();
     fn retry_all_jobs() -> u32;
     fn discard_job(id: i64) -> ();
+    fn recent_activity(limit: u32) -> Vec<ActivityView>;
 }

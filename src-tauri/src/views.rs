@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::{Attention, EngineEvent, Status, StoreProfile, SyncKind};
 use shelfsync_shopify::BucketSnapshot;
-use shelfsync_store::{Job, JobCounts, JobState, VariantRow};
+use shelfsync_store::{AuditEntry, Job, JobCounts, JobState, VariantRow};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -327,6 +327,40 @@ impl From<Job> for FailedJobView {
             error: job.last_error.unwrap_or_default(),
             attempts: job.attempts,
             failed_at: job.updated_at.to_string(),
+        }
+    }
+}
+
+/// One change in the activity log.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityView {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// When it was recorded (RFC 3339).
+    pub at: String,
+    /// Where the change came from: `poll`, `webhook`, `user`, `retry`, `import` or
+    /// `reconciliation`.
+    pub source: String,
+    /// `inventory_level`, `variant`, `product` or `job`.
+    pub entity: String,
+    pub entity_id: String,
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl From<AuditEntry> for ActivityView {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            id: e.id,
+            at: e.at.to_string(),
+            source: e.source.as_str().to_string(),
+            entity: e.entity,
+            entity_id: e.entity_id,
+            field: e.field,
+            before: e.before,
+            after: e.after,
         }
     }
 }

@@ -78,7 +78,22 @@ error: string, attempts: number,
  */
 failedAt: string, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: bigint }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: bigint }, result: null }, };
+export type ActivityView = { id: number, 
+/**
+ * When it was recorded (RFC 3339).
+ */
+at: string, 
+/**
+ * Where the change came from: `poll`, `webhook`, `user`, `retry`, `import` or
+ * `reconciliation`.
+ */
+source: string, 
+/**
+ * `inventory_level`, `variant`, `product` or `job`.
+ */
+entity: string, entityId: string, field: string, before: string | null, after: string | null, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: bigint }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: bigint }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, };
 
 /** The channel engine events arrive on. */
 export const ENGINE_EVENT = "engine-event";

@@ -16,7 +16,9 @@ use shelfsync_shopify::operations::{NoVariables, ShopInfo};
 use shelfsync_shopify::{
     BucketSnapshot, ClientConfig, Clock, Credentials, Secret, ShopifyClient, ShopifyError,
 };
-use shelfsync_store::{CacheCounts, Enqueued, Job, JobCounts, NewJob, VariantRow, Watermark};
+use shelfsync_store::{
+    AuditEntry, CacheCounts, Enqueued, Job, JobCounts, NewJob, VariantRow, Watermark,
+};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -486,6 +488,15 @@ impl Engine {
                 dedupe_key: Some(job_kind.to_string()),
                 run_at: None,
             })
+            .await?)
+    }
+
+    /// The latest changes to the cache, newest first, with where each came from.
+    pub async fn recent_activity(&self, limit: u32) -> Result<Vec<AuditEntry>, EngineError> {
+        Ok(self
+            .session()?
+            .cache
+            .read(move |r| r.recent_audit(limit))
             .await?)
     }
 
