@@ -9,7 +9,7 @@ pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod state;
-mod tray;
+pub mod tray;
 pub mod views;
 
 use tauri::Manager;
@@ -25,18 +25,24 @@ pub fn run() {
         // Must be first: a second launch hands its arguments to the running instance and
         // exits, so two engines never sync the same store against each other.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            tray::show_main_window(app);
         }))
         .plugin(tauri_plugin_notification::init())
         .invoke_handler(commands::handler())
+        // Closing the window hides it: syncing goes on, and the tray brings it back.
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == "main"
+            {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
         .setup(|app| {
             let guard = init_tracing(app.path().app_log_dir().ok().as_deref());
             app.manage(LogGuard { _writer: guard });
-            tray::install(app.handle())?;
+            let tray = tray::Tray::install(app.handle())?;
+            app.manage(tray);
             let data_dir = app.path().app_data_dir()?;
             let state = state::AppState::new(app.handle().clone(), data_dir);
             app.manage(state);

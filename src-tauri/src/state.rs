@@ -13,7 +13,7 @@ use shelfsync_shopify::Clock;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tauri::{AppHandle, Emitter};
+use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +34,8 @@ pub struct AppState {
     data_dir: PathBuf,
     current: Mutex<Current>,
     demo_store: Mutex<Option<DemoStore>>,
+    /// The running poller, if any; pausing cancels it.
+    poller: Mutex<Option<CancellationToken>>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 tasks: CancellationToken::new(),
             }),
             demo_store: Mutex::new(None),
+            poller: Mutex::new(None),
         };
         state.watch(&engine, &state.tasks());
         state
@@ -173,8 +176,42 @@ impl AppState {
     /// Polls the current store for changes until the engine is replaced.
     pub fn start_polling(&self) {
         let engine = self.engine();
-        let tasks = self.tasks();
-        tauri::async_runtime::spawn(engine.poll(POLL_EVERY, tasks));
+        // The poller stops with the engine's tasks, or when paused.
+        let token = self.tasks().child_token();
+        if let Some(old) = self
+            .poller
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(token.clone())
+        {
+            old.cancel();
+        }
+        self.update_tray(|m| {
+            m.connected = true;
+            m.paused = false;
+        });
+        tauri::async_runtime::spawn(engine.poll(POLL_EVERY, token));
+    }
+
+    /// Stops the schedule of syncs (work already queued still runs).
+    pub fn pause(&self) {
+        if let Some(token) = self.poller.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            token.cancel();
+        }
+        self.update_tray(|m| m.paused = true);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.poller
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    fn update_tray(&self, f: impl FnOnce(&mut crate::tray::TrayModel)) {
+        if let Some(tray) = self.app.try_state::<crate::tray::Tray>() {
+            tray.update(f);
+        }
     }
 
     /// Forwards `engine`'s events to the UI, and what needs a person to a notification.
@@ -191,6 +228,9 @@ impl AppState {
                 match event {
                     Ok(event) => {
                         notify_if_needed(&app, &event);
+                        if let Some(tray) = app.try_state::<crate::tray::Tray>() {
+                            tray.update(|m| m.apply(&event));
+                        }
                         let _ = app.emit(ENGINE_EVENT, UiEvent::from(event));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
@@ -222,5 +262,37 @@ fn notify_if_needed(app: &AppHandle, event: &EngineEvent) {
     };
     if let Err(err) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!(error = %err, "notification not shown");
+    }
+}
+
+/// What the tray menu's items do.
+pub fn on_tray_menu(app: &AppHandle, id: &str) {
+    match id {
+        "open" => crate::tray::show_main_window(app),
+        "failed" => {
+            crate::tray::show_main_window(app);
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.eval("window.location.hash = '#/failures'");
+            }
+        }
+        "sync" => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let state = app.state::<AppState>();
+                if let Err(err) = state.queue_sync(SyncKind::Incremental).await {
+                    tracing::warn!(error = %err, "sync from the tray failed to start");
+                }
+            });
+        }
+        "pause" => {
+            let state = app.state::<AppState>();
+            if state.is_paused() {
+                state.start_polling();
+            } else {
+                state.pause();
+            }
+        }
+        "quit" => app.exit(0),
+        _ => {}
     }
 }

@@ -291,6 +291,148 @@ impl DesktopSession {
         Ok(path)
     }
 
+    /// The bus name and object path of the app's tray menu (`com.canonical.dbusmenu`), as a
+    /// desktop's tray host finds it.
+    pub fn tray_menu(&self) -> Result<(String, String)> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let names = self.bus.gdbus(&[
+                "call",
+                "--dest",
+                "org.freedesktop.DBus",
+                "--object-path",
+                "/org/freedesktop/DBus",
+                "--method",
+                "org.freedesktop.DBus.ListNames",
+            ])?;
+            for name in names
+                .split(['\'', ','])
+                .map(str::trim)
+                .filter(|n| n.starts_with(":1."))
+            {
+                let Ok(tree) = self.bus.gdbus(&[
+                    "introspect",
+                    "--dest",
+                    name,
+                    "--object-path",
+                    "/",
+                    "-r",
+                    "-p",
+                ]) else {
+                    continue;
+                };
+                if let Some(path) = tree
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("node "))
+                    .map(|p| p.trim_end_matches(" {").trim().to_string())
+                    .find(|p| {
+                        p.starts_with("/org/ayatana/NotificationItem/") && p.ends_with("/Menu")
+                    })
+                {
+                    return Ok((name.to_string(), path));
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no tray menu on the session bus; names: {names}");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// The tray menu's items as (id, label) pairs, in order.
+    pub fn tray_items(&self) -> Result<Vec<(i32, String)>> {
+        let (owner, path) = self.tray_menu()?;
+        let layout = self.bus.gdbus(&[
+            "call",
+            "--dest",
+            &owner,
+            "--object-path",
+            &path,
+            "--method",
+            "com.canonical.dbusmenu.GetLayout",
+            "--",
+            "0",
+            "-1",
+            "['label']",
+        ])?;
+        // Items look like `<(7, {'label': <'Pause syncing'>}, @av [])>`.
+        let mut items = Vec::new();
+        for part in layout.split("<(").skip(1) {
+            let Some((id, rest)) = part.split_once(", {") else {
+                continue;
+            };
+            let Ok(id) = id.trim().parse::<i32>() else {
+                continue;
+            };
+            if let Some(label) = rest
+                .split_once("'label': <'")
+                .and_then(|(_, l)| l.split_once("'>"))
+                .map(|(l, _)| l.to_string())
+            {
+                items.push((id, label));
+            }
+        }
+        Ok(items)
+    }
+
+    /// Clicks the tray menu item with this label, as a tray host would.
+    pub fn click_tray(&self, label: &str) -> Result<()> {
+        let (owner, path) = self.tray_menu()?;
+        let items = self.tray_items()?;
+        let Some((id, _)) = items.iter().find(|(_, l)| l == label) else {
+            bail!("no tray item {label:?} in {items:?}");
+        };
+        self.bus.gdbus(&[
+            "call",
+            "--dest",
+            &owner,
+            "--object-path",
+            &path,
+            "--method",
+            "com.canonical.dbusmenu.Event",
+            "--",
+            &id.to_string(),
+            "clicked",
+            "<\"\">",
+            "0",
+        ])?;
+        Ok(())
+    }
+
+    /// Waits until a tray item with `label` exists.
+    pub async fn wait_tray_item(&self, label: &str, seconds: u64) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let items = self.tray_items()?;
+            if items.iter().any(|(_, l)| l == label) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("tray never showed {label:?}; it shows {items:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Records the desktop notifications the app sends on its session bus (the
+    /// `org.freedesktop.Notifications.Notify` calls), from now on.
+    pub fn watch_notifications(&self) -> Result<NotificationLog> {
+        let file = tempfile::NamedTempFile::new()?;
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--address",
+                &self.bus.address,
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(file.reopen()?)
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start dbus-monitor (package dbus-bin)")?;
+        // Give the monitor a moment to register its match rule.
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(NotificationLog { child, file })
+    }
+
     /// Ends the WebDriver session (closing the app) and the driver.
     pub async fn close(mut self) -> Result<()> {
         let result = self.client.clone().close().await;
@@ -304,5 +446,36 @@ impl Drop for DesktopSession {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// Notifications seen on a session bus by `dbus-monitor`.
+pub struct NotificationLog {
+    child: Child,
+    file: tempfile::NamedTempFile,
+}
+
+impl NotificationLog {
+    /// Waits until a notification with this title (its summary) was sent.
+    pub async fn wait_for_title(&self, title: &str, seconds: u64) -> Result<()> {
+        let needle = format!("string \"{title}\"");
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let seen = std::fs::read_to_string(self.file.path()).unwrap_or_default();
+            if seen.contains(&needle) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("no notification titled {title:?}; the bus saw:\n{seen}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for NotificationLog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

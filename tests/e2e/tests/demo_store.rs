@@ -66,3 +66,25 @@ async fn visible_skus(app: &DesktopSession) -> anyhow::Result<Vec<String>> {
         .await?;
     Ok(serde_json::from_value(value)?)
 }
+
+/// The tray follows the sync, and pausing from the tray shows; a finished full sync raises
+/// a desktop notification.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a display and WebKitWebDriver: run through .ci/test"]
+async fn the_tray_follows_the_sync_and_a_notification_tells_it_finished() -> anyhow::Result<()> {
+    let app = DesktopSession::start("demo-tray", &[]).await?;
+    let notifications = app.watch_notifications()?;
+    app.find("[data-testid=nav-connect]").await?.click().await?;
+    app.find("[data-testid=try-demo]").await?.click().await?;
+    notifications
+        .wait_for_title("Full sync finished", 120)
+        .await?;
+    app.wait_tray_item("In sync", 30).await?;
+
+    app.click_tray("Pause syncing")?;
+    app.wait_tray_item("Paused", 10).await?;
+    app.wait_tray_item("Resume syncing", 10).await?;
+    app.click_tray("Resume syncing")?;
+    app.wait_tray_item("Pause syncing", 10).await?;
+    app.close().await
+}
