@@ -34,7 +34,7 @@ function assertCost(extensions) {
 
 describe('official Admin API client against shopify-sim', () => {
   let sim;
-  before(async () => { sim = await startSim(['--seed', '7', '--products', '30', '--locations', '3']); });
+  before(async () => { sim = await startSim(['--seed', '7', '--products', '30', '--variants-per-product', '3', '--locations', '3']); });
   after(async () => { await sim?.stop(); });
 
   test('a shop query succeeds, with extensions.cost', async () => {
@@ -71,7 +71,7 @@ describe('official Admin API client against shopify-sim', () => {
       after = pageInfo.endCursor;
       assert.ok(pages < 20, 'pagination does not end');
     }
-    // 30 products x 3 variants per product (the simulator's default).
+    // 30 products x 3 variants per product.
     assert.equal(seen.size, 90);
     assert.equal(pages, 4);
   });
