@@ -33,6 +33,8 @@ pub fn render() -> String {
         UiEvent::decl(&cfg),
         FailedJobView::decl(&cfg),
         ActivityView::decl(&cfg),
+        crate::settings::Settings::decl(&cfg),
+        crate::commands::SettingsView::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);
@@ -99,6 +101,14 @@ mod tests {
              Regenerate it: UPDATE_BINDINGS=1 cargo test -p shelfsync-desktop bindings\n\
              --- expected ---\n{fresh}\n--- committed ---\n{committed}"
         );
+    }
+
+    /// JSON has no bigint: an `i64` argument would be typed `bigint` in TypeScript, and the
+    /// UI could not send it. Every argument and result must avoid it.
+    #[test]
+    fn no_command_uses_bigint() {
+        let rendered = render();
+        assert!(!rendered.contains("bigint"), "{rendered}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! registered without a typed signature in the UI, or the other way round.
 
 use crate::error::UiError;
+use crate::settings::Settings;
 use crate::state::AppState;
 use crate::views::{
     ActivityView, ConnectRequest, FailedJobView, InventoryRow, StatusView, StoreView,
@@ -114,8 +115,8 @@ pub async fn list_failed_jobs(state: State<'_, AppState>) -> Result<Vec<FailedJo
 
 /// Puts one failed job back in the queue.
 #[tauri::command]
-pub async fn retry_job(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
-    Ok(state.engine().retry_job(id).await?)
+pub async fn retry_job(state: State<'_, AppState>, id: Id) -> Result<(), UiError> {
+    Ok(state.engine().retry_job(id.0).await?)
 }
 
 /// Puts every failed job back in the queue; returns how many.
@@ -127,8 +128,8 @@ pub async fn retry_all_jobs(state: State<'_, AppState>) -> Result<u32, UiError> 
 
 /// Drops a failed job for good (recorded in the activity log).
 #[tauri::command]
-pub async fn discard_job(state: State<'_, AppState>, id: i64) -> Result<(), UiError> {
-    Ok(state.engine().discard_job(id).await?)
+pub async fn discard_job(state: State<'_, AppState>, id: Id) -> Result<(), UiError> {
+    Ok(state.engine().discard_job(id.0).await?)
 }
 
 /// The latest changes to the local copy, newest first (at most 1000).
@@ -139,6 +140,53 @@ pub async fn recent_activity(
 ) -> Result<Vec<ActivityView>, UiError> {
     let entries = state.engine().recent_activity(limit.min(1000)).await?;
     Ok(entries.into_iter().map(ActivityView::from).collect())
+}
+
+/// The owner's settings, and a problem reading them if there was one.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub settings: Settings,
+    pub problem: Option<String>,
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, UiError> {
+    Ok(SettingsView {
+        settings: state.settings(),
+        problem: state.settings_problem(),
+    })
+}
+
+/// Validates, saves and applies new settings.
+#[tauri::command]
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<Settings, UiError> {
+    state
+        .save_settings(settings)
+        .map_err(|message| UiError::new(crate::error::ErrorCode::InvalidInput, message))
+}
+
+/// A row id from the UI. It travels as a JSON number (TypeScript `number`: ids stay far
+/// below 2^53), never as a `bigint`, which JSON cannot carry.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(transparent)]
+pub struct Id(pub i64);
+
+impl TS for Id {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(_: &ts_rs::Config) -> String {
+        "number".into()
+    }
+    fn inline(_: &ts_rs::Config) -> String {
+        "number".into()
+    }
+    fn decl(_: &ts_rs::Config) -> String {
+        "type Id = number;".into()
+    }
+    fn decl_concrete(c: &ts_rs::Config) -> String {
+        Self::decl(c)
+    }
 }
 
 /// A secret typed into the UI. It deserializes from a plain string but cannot be printed
@@ -204,8 +252,10 @@ ui_commands! {
     fn sync_now(full: bool) -> ();
     fn search_inventory(query: String, limit: u32, offset: u32) -> Vec<InventoryRow>;
     fn list_failed_jobs() -> Vec<FailedJobView>;
-    fn retry_job(id: i64) -> ();
+    fn retry_job(id: Id) -> ();
     fn retry_all_jobs() -> u32;
-    fn discard_job(id: i64) -> ();
+    fn discard_job(id: Id) -> ();
     fn recent_activity(limit: u32) -> Vec<ActivityView>;
+    fn get_settings() -> SettingsView;
+    fn save_settings(settings: Settings) -> Settings;
 }

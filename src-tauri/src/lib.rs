@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod commands;
 pub mod error;
+pub mod settings;
 pub mod state;
 pub mod tray;
 pub mod views;
@@ -28,6 +29,12 @@ pub fn run() {
             tray::show_main_window(app);
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        // Remembers the window's size and position between runs.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .invoke_handler(commands::handler())
         // Closing the window hides it: syncing goes on, and the tray brings it back.
         .on_window_event(|window, event| {
@@ -44,7 +51,8 @@ pub fn run() {
             let tray = tray::Tray::install(app.handle())?;
             app.manage(tray);
             let data_dir = app.path().app_data_dir()?;
-            let state = state::AppState::new(app.handle().clone(), data_dir);
+            let config_dir = app.path().app_config_dir()?;
+            let state = state::AppState::new(app.handle().clone(), data_dir, config_dir);
             app.manage(state);
             // `--demo` opens straight onto the demo store (the README's first command).
             let demo = std::env::args().any(|a| a == "--demo");

@@ -6,6 +6,7 @@
 //! engine's tasks. Locks here are `std::sync` locks held only to swap or clone values, never
 //! across an `.await`.
 
+use crate::settings::{Coalescer, NoticeKind, Offer, Settings, SettingsFile};
 use crate::views::UiEvent;
 use shelfsync_engine::demo::{DemoOptions, DemoStore};
 use shelfsync_engine::{Engine, EngineConfig, EngineEvent, Keychain, SyncKind};
@@ -20,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 /// The event channel the UI listens on.
 pub const ENGINE_EVENT: &str = "engine-event";
 
-/// How often the connected store is polled for changes.
-pub const POLL_EVERY: Duration = Duration::from_secs(15);
+/// Notices of one kind closer together than this are shown as one summary.
+pub const NOTICE_WINDOW: Duration = Duration::from_secs(30);
 
 struct Current {
     engine: Arc<Engine>,
@@ -36,10 +37,23 @@ pub struct AppState {
     demo_store: Mutex<Option<DemoStore>>,
     /// The running poller, if any; pausing cancels it.
     poller: Mutex<Option<CancellationToken>>,
+    settings_file: SettingsFile,
+    settings: Mutex<Settings>,
+    /// A problem reading the settings file, shown on the Settings page.
+    settings_problem: Mutex<Option<String>>,
+    notices: Mutex<Coalescer>,
 }
 
 impl AppState {
-    pub fn new(app: AppHandle, data_dir: PathBuf) -> Self {
+    pub fn new(app: AppHandle, data_dir: PathBuf, config_dir: PathBuf) -> Self {
+        let settings_file = SettingsFile::new(&config_dir);
+        let (settings, settings_problem) = match settings_file.load() {
+            Ok(s) => (s, None),
+            Err(problem) => {
+                tracing::warn!(%problem, "settings");
+                (Settings::default(), Some(problem))
+            }
+        };
         let engine = Arc::new(Engine::new(EngineConfig {
             data_dir: data_dir.clone(),
             keychain: Keychain::platform(),
@@ -55,6 +69,10 @@ impl AppState {
             }),
             demo_store: Mutex::new(None),
             poller: Mutex::new(None),
+            settings_file,
+            settings: Mutex::new(settings),
+            settings_problem: Mutex::new(settings_problem),
+            notices: Mutex::new(Coalescer::new(NOTICE_WINDOW)),
         };
         state.watch(&engine, &state.tasks());
         state
@@ -190,7 +208,8 @@ impl AppState {
             m.connected = true;
             m.paused = false;
         });
-        tauri::async_runtime::spawn(engine.poll(POLL_EVERY, token));
+        let every = self.settings().poll_interval();
+        tauri::async_runtime::spawn(engine.poll(every, token));
     }
 
     /// Stops the schedule of syncs (work already queued still runs).
@@ -206,6 +225,111 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .is_none()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn settings_problem(&self) -> Option<String> {
+        self.settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Saves new settings and applies them: the poll interval restarts a running poller,
+    /// start-at-login is registered with the OS.
+    pub fn save_settings(&self, new: Settings) -> Result<Settings, String> {
+        self.settings_file.save(&new)?;
+        let old = std::mem::replace(
+            &mut *self.settings.lock().unwrap_or_else(|p| p.into_inner()),
+            new.clone(),
+        );
+        *self
+            .settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        if old.poll_interval_secs != new.poll_interval_secs && !self.is_paused() {
+            self.start_polling();
+        }
+        if old.start_at_login != new.start_at_login {
+            use tauri_plugin_autostart::ManagerExt;
+            let launcher = self.app.autolaunch();
+            let applied = if new.start_at_login {
+                launcher.enable()
+            } else {
+                launcher.disable()
+            };
+            if let Err(err) = applied {
+                return Err(format!(
+                    "Settings saved, but starting at login could not be changed: {err}"
+                ));
+            }
+        }
+        Ok(new)
+    }
+
+    /// Shows a desktop notification for what needs a person, if the owner wants that kind,
+    /// coalescing bursts into one summary.
+    fn notify(&self, event: &EngineEvent) {
+        let (kind, title, body) = match event {
+            EngineEvent::SyncFinished {
+                sync: SyncKind::Full,
+                rows,
+                ..
+            } => (
+                NoticeKind::SyncFinished,
+                "Full sync finished".to_string(),
+                format!("{rows} variants are in Shelfsync."),
+            ),
+            EngineEvent::Attention { attention } => {
+                let kind = match attention {
+                    shelfsync_engine::Attention::JobFailed { .. } => NoticeKind::JobFailed,
+                    shelfsync_engine::Attention::Reconnect { .. } => NoticeKind::Reconnect,
+                };
+                match UiEvent::from(event.clone()) {
+                    UiEvent::Attention { title, message } => (kind, title, message),
+                    _ => return,
+                }
+            }
+            _ => return,
+        };
+        if !self.settings().wants(kind) {
+            return;
+        }
+        let offer = self
+            .notices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .offer(kind, std::time::Instant::now());
+        if offer == Offer::Held {
+            return;
+        }
+        show_notification(&self.app, &title, &body);
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(NOTICE_WINDOW).await;
+            let state = app.state::<AppState>();
+            let held = state
+                .notices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .close(kind);
+            if held > 0 {
+                let summary = match kind {
+                    NoticeKind::JobFailed => format!("{held} more jobs failed and wait for you."),
+                    NoticeKind::Reconnect => {
+                        "The store still refuses Shelfsync's credentials.".into()
+                    }
+                    NoticeKind::SyncFinished => format!("{held} more full syncs finished."),
+                };
+                show_notification(&app, "Shelfsync", &summary);
+            }
+        });
     }
 
     fn update_tray(&self, f: impl FnOnce(&mut crate::tray::TrayModel)) {
@@ -227,7 +351,9 @@ impl AppState {
                 };
                 match event {
                     Ok(event) => {
-                        notify_if_needed(&app, &event);
+                        if let Some(state) = app.try_state::<AppState>() {
+                            state.notify(&event);
+                        }
                         if let Some(tray) = app.try_state::<crate::tray::Tray>() {
                             tray.update(|m| m.apply(&event));
                         }
@@ -243,23 +369,7 @@ impl AppState {
     }
 }
 
-/// OS notifications for what needs a person, not for every change.
-fn notify_if_needed(app: &AppHandle, event: &EngineEvent) {
-    let (title, body) = match event {
-        EngineEvent::SyncFinished {
-            sync: SyncKind::Full,
-            rows,
-            ..
-        } => (
-            "Full sync finished".to_string(),
-            format!("{rows} variants are in Shelfsync."),
-        ),
-        EngineEvent::Attention { .. } => match UiEvent::from(event.clone()) {
-            UiEvent::Attention { title, message } => (title, message),
-            _ => return,
-        },
-        _ => return,
-    };
+fn show_notification(app: &AppHandle, title: &str, body: &str) {
     if let Err(err) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!(error = %err, "notification not shown");
     }

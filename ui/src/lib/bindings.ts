@@ -93,7 +93,35 @@ source: string,
  */
 entity: string, entityId: string, field: string, before: string | null, after: string | null, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: bigint }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: bigint }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, };
+export type Settings = { 
+/**
+ * Seconds between incremental syncs (10 to 3600).
+ */
+pollIntervalSecs: number, 
+/**
+ * Stock at or below this is shown as low.
+ */
+lowStockThreshold: number, 
+/**
+ * Notify when a job failed after its retries and waits for a person.
+ */
+notifyFailedJobs: boolean, 
+/**
+ * Notify when the store must be connected again.
+ */
+notifyReconnect: boolean, 
+/**
+ * Notify when a full sync finished.
+ */
+notifySyncFinished: boolean, 
+/**
+ * Start Shelfsync when you log in.
+ */
+startAtLogin: boolean, };
+
+export type SettingsView = { settings: Settings, problem: string | null, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, };
 
 /** The channel engine events arrive on. */
 export const ENGINE_EVENT = "engine-event";
