@@ -18,6 +18,14 @@ describe("call", () => {
     expect(invoke).toHaveBeenCalledWith("app_info", {});
   });
 
+  it("sends ids as plain JSON numbers", async () => {
+    invoke.mockResolvedValue(null);
+
+    await call("retry_job", { id: 42 });
+    expect(invoke).toHaveBeenCalledWith("retry_job", { id: 42 });
+    expect(() => JSON.stringify(invoke.mock.calls[0]![1])).not.toThrow();
+  });
+
   it("turns a plain string rejection into an internal error carrying that text", async () => {
     invoke.mockRejectedValue("command app_info not found");
 

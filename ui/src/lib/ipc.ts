@@ -37,7 +37,7 @@ export async function call<K extends keyof Commands>(
   args: Commands[K]["args"],
 ): Promise<Commands[K]["result"]> {
   try {
-    return await invoke<Commands[K]["result"]>(cmd, args);
+    return await invoke<Commands[K]["result"]>(cmd, args as Record<string, unknown>);
   } catch (err) {
     throw toUiError(err);
   }

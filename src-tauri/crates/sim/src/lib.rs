@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod bucket;
+pub mod bulk;
 pub mod clock;
 pub mod config;
 pub mod control;

@@ -44,6 +44,8 @@ pub struct SimState {
     faults: Mutex<Faults>,
     fault_rng: Mutex<SeededRng>,
     trickle: Mutex<Option<Trickle>>,
+    /// Bulk operations and their result files.
+    pub bulk: crate::bulk::BulkOperations,
 }
 
 /// A steady stream of customer orders for the demo, paced on the simulated clock.
@@ -271,7 +273,9 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         faults: Mutex::new(Faults::default()),
         fault_rng: Mutex::new(SeededRng::new(config_seed ^ 0xFA17)),
         trickle: Mutex::new(None),
+        bulk: crate::bulk::BulkOperations::new(config_seed),
     });
+    crate::bulk::spawn_worker(&state);
     let ticker_state = state.clone();
     let ticker = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
@@ -305,6 +309,7 @@ fn router(state: Arc<SimState>, info: StartInfo) -> Router {
         .route("/admin/oauth/access_token", post(access_token))
         .route("/admin/api/{version}/graphql.json", post(graphql_endpoint))
         .route("/_sim/info", get(move || async move { axum::Json(info) }))
+        .route("/_bulk/{file}", get(crate::bulk::download))
         .merge(control::routes())
         .with_state(state)
 }

@@ -286,6 +286,27 @@ fn execute(
     }
 }
 
+/// Runs a validated query with no variables against `store` outside any request, uncharged
+/// (the pages of a bulk operation, which is exempt from the cost cap).
+pub(crate) fn execute_read(
+    state: &SimState,
+    store: &crate::store::Store,
+    document: &Valid<apollo_compiler::ExecutableDocument>,
+) -> (JsonValue, Vec<JsonValue>) {
+    let Ok(operation) = document.operations.get(None) else {
+        return (
+            JsonValue::Null,
+            vec![message_only("no single operation".to_owned())],
+        );
+    };
+    let variables = Valid::assume_valid(JsonMap::new());
+    let scratch = RequestScratch::default();
+    let outcomes = mutations::Outcomes::default();
+    execute(
+        document, operation, &variables, store, &scratch, &outcomes, state,
+    )
+}
+
 /// Coerces each variable on its own so every bad one is reported, in Shopify's shape.
 fn coerce_variables(
     query: &str,

@@ -83,6 +83,8 @@ pub enum Outcome {
     Inventory(InventoryPayload),
     VariantsUpdate(VariantsPayload),
     Activate(ActivatePayload),
+    /// `bulkOperationRunQuery` / `bulkOperationCancel` (see [`crate::bulk`]).
+    Bulk(crate::bulk::Payload),
 }
 
 /// `InventoryActivatePayload`: the level now stocking the item, or plain `UserError`s.
@@ -154,6 +156,7 @@ impl Outcome {
             Outcome::Inventory(p) => p.payload_type,
             Outcome::VariantsUpdate(_) => "ProductVariantsBulkUpdatePayload",
             Outcome::Activate(_) => "InventoryActivatePayload",
+            Outcome::Bulk(p) => p.type_name,
         }
     }
 
@@ -161,9 +164,10 @@ impl Outcome {
     pub fn root<'a>(&'a self, ctx: Ctx<'a>) -> Result<ResolvedValue<'a>, FieldError> {
         match self {
             Outcome::Failed(failure) => Err(failure.clone().into()),
-            Outcome::Inventory(_) | Outcome::VariantsUpdate(_) | Outcome::Activate(_) => {
-                Ok(ResolvedValue::object(Obj::Outcome(ctx, self)))
-            }
+            Outcome::Inventory(_)
+            | Outcome::VariantsUpdate(_)
+            | Outcome::Activate(_)
+            | Outcome::Bulk(_) => Ok(ResolvedValue::object(Obj::Outcome(ctx, self))),
         }
     }
 
@@ -174,6 +178,7 @@ impl Outcome {
     ) -> Result<ResolvedValue<'a>, FieldError> {
         match self {
             Outcome::Failed(failure) => Err(failure.clone().into()),
+            Outcome::Bulk(payload) => payload.resolve(ctx.state, info),
             Outcome::Inventory(payload) => match info.field_name() {
                 "inventoryAdjustmentGroup" => Ok(ResolvedValue::nullable_object(
                     payload.group.as_ref().map(|g| Obj::Group(ctx, g)),
@@ -272,6 +277,18 @@ pub fn perform(
             "inventoryAdjustQuantities" => Kind::Adjust,
             "productVariantsBulkUpdate" => Kind::Variants,
             "inventoryActivate" => Kind::Activate,
+            "bulkOperationRunQuery" | "bulkOperationCancel" => {
+                let args: JsonMap = field
+                    .arguments
+                    .iter()
+                    .map(|a| (a.name.as_str().into(), to_json(&a.value, variables)))
+                    .collect();
+                let payload = crate::bulk::perform(state, &field.name, &args, now);
+                outcomes
+                    .by_field
+                    .insert(field_key(field), Outcome::Bulk(payload));
+                continue;
+            }
             _ => continue,
         };
         if kind == Kind::Activate {

@@ -131,6 +131,10 @@ fn object<'a>(o: Obj<'a>) -> Resolved<'a> {
     Ok(ResolvedValue::object(o))
 }
 
+fn object_any<'a>(o: impl ObjectValue + 'a) -> Resolved<'a> {
+    Ok(ResolvedValue::object(o))
+}
+
 fn object_list_of_one(item: Obj<'_>) -> Resolved<'_> {
     list(vec![item])
 }
@@ -202,11 +206,16 @@ impl ObjectValue for Root<'_> {
                 arg_str(info, "id").unwrap_or_default(),
                 "InventoryLevel",
             ))),
-            "node" => Ok(ResolvedValue::nullable_object(node_by_id(
-                ctx,
-                arg_str(info, "id").unwrap_or_default(),
-                "",
-            ))),
+            "node" => {
+                let id = arg_str(info, "id").unwrap_or_default();
+                if let Some(bulk) = crate::bulk::node(ctx.state, id) {
+                    return object_any(bulk);
+                }
+                Ok(ResolvedValue::nullable_object(node_by_id(ctx, id, "")))
+            }
+            "bulkOperation" | "bulkOperations" | "currentBulkOperation" => {
+                crate::bulk::resolve_root(ctx.state, info)
+            }
             "nodes" => {
                 let ids: Vec<String> = info
                     .arguments()
