@@ -9,6 +9,7 @@
 use crate::settings::{Coalescer, NoticeKind, Offer, Settings, SettingsFile};
 use crate::views::UiEvent;
 use shelfsync_engine::demo::{DemoOptions, DemoStore};
+use shelfsync_engine::jobs::SupervisorConfig;
 use shelfsync_engine::{Engine, EngineConfig, EngineEvent, Keychain, SyncKind};
 use shelfsync_shopify::Clock;
 use std::path::PathBuf;
@@ -20,6 +21,22 @@ use tokio_util::sync::CancellationToken;
 
 /// The event channel the UI listens on.
 pub const ENGINE_EVENT: &str = "engine-event";
+
+/// The work queue's retry budget. `SHELFSYNC_JOB_ATTEMPTS` and `SHELFSYNC_JOB_BACKOFF_MS`
+/// override it (for an impatient setup, and for the end-to-end tests, which need a failed
+/// job within seconds rather than half an hour).
+fn job_config() -> SupervisorConfig {
+    let mut config = SupervisorConfig::default();
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(attempts) = number("SHELFSYNC_JOB_ATTEMPTS") {
+        config.retry.max_attempts = u32::try_from(attempts.clamp(1, 100)).unwrap_or(10);
+    }
+    if let Some(ms) = number("SHELFSYNC_JOB_BACKOFF_MS") {
+        config.retry.base = Duration::from_millis(ms.max(1));
+        config.retry.cap = config.retry.cap.max(config.retry.base);
+    }
+    config
+}
 
 /// Notices of one kind closer together than this are shown as one summary.
 pub const NOTICE_WINDOW: Duration = Duration::from_secs(30);
@@ -54,11 +71,14 @@ impl AppState {
                 (Settings::default(), Some(problem))
             }
         };
-        let engine = Arc::new(Engine::new(EngineConfig {
-            data_dir: data_dir.clone(),
-            keychain: Keychain::platform(),
-            clock: Clock::real(),
-        }));
+        let engine = Arc::new(
+            Engine::new(EngineConfig {
+                data_dir: data_dir.clone(),
+                keychain: Keychain::platform(),
+                clock: Clock::real(),
+            })
+            .with_job_config(job_config()),
+        );
         let state = Self {
             app,
             data_dir,
@@ -109,11 +129,17 @@ impl AppState {
 
     /// Starts the demo store in an engine of its own and makes it current.
     pub async fn start_demo(&self) -> Result<Arc<Engine>, shelfsync_engine::EngineError> {
-        let engine = Arc::new(Engine::new(EngineConfig {
-            data_dir: self.data_dir.join("demo"),
-            keychain: Keychain::in_memory(format!("{}.demo", Keychain::platform().namespace()))?,
-            clock: Clock::real(),
-        }));
+        let engine = Arc::new(
+            Engine::new(EngineConfig {
+                data_dir: self.data_dir.join("demo"),
+                keychain: Keychain::in_memory(format!(
+                    "{}.demo",
+                    Keychain::platform().namespace()
+                ))?,
+                clock: Clock::real(),
+            })
+            .with_job_config(job_config()),
+        );
         let tasks = CancellationToken::new();
         self.watch(&engine, &tasks);
         let demo = DemoStore::start(&engine, DemoOptions::default()).await?;
@@ -178,11 +204,14 @@ impl AppState {
         if !current.demo {
             return current.engine.clone();
         }
-        Arc::new(Engine::new(EngineConfig {
-            data_dir: self.data_dir.clone(),
-            keychain: Keychain::platform(),
-            clock: Clock::real(),
-        }))
+        Arc::new(
+            Engine::new(EngineConfig {
+                data_dir: self.data_dir.clone(),
+                keychain: Keychain::platform(),
+                clock: Clock::real(),
+            })
+            .with_job_config(job_config()),
+        )
     }
 
     /// Queues a sync as a durable job; its progress and outcome arrive as events, and a

@@ -56,6 +56,9 @@ export function relativeTime(iso: string, now: number = Date.now()): string {
   const future = diff > 0;
   const abs = Math.abs(diff) / 1000;
   let amount: string;
+  // Within a few seconds either way is "just now": timestamps from the engine can sit a few
+  // milliseconds ahead of the page's clock, and "in a few seconds" would misread a past event.
+  if (abs < 5) return "just now";
   if (abs < 45) return future ? "in a few seconds" : "just now";
   else if (abs < 3600) amount = `${Math.round(abs / 60)} min`;
   else if (abs < 86400 * 2) amount = `${Math.round(abs / 3600)} h`;

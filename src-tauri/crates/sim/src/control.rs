@@ -58,6 +58,21 @@ pub struct Faults {
     /// GraphQL `THROTTLED` on HTTP 200 — other protections in front of Shopify do this.
     #[serde(default)]
     pub throttle_status: Option<u16>,
+    /// Share of webhook deliveries (0..=1) never sent (see `webhooks::delivery`).
+    #[serde(default)]
+    pub webhook_drop_rate: f64,
+    /// Share of webhook deliveries sent twice: same `X-Shopify-Event-Id`, own Webhook-Id.
+    #[serde(default)]
+    pub webhook_duplicate_rate: f64,
+    /// Share of webhook deliveries held back `webhook_reorder_seconds` (default 30 simulated
+    /// seconds) so that later events overtake them.
+    #[serde(default)]
+    pub webhook_reorder_rate: f64,
+    #[serde(default)]
+    pub webhook_reorder_seconds: Option<f64>,
+    /// Simulated seconds every webhook delivery waits before its first attempt.
+    #[serde(default)]
+    pub webhook_delay_seconds: f64,
 }
 
 pub fn routes() -> Router<Arc<SimState>> {
@@ -327,6 +342,23 @@ async fn edit_price(State(state): State<Arc<SimState>>, Json(body): Json<EditPri
 }
 
 async fn set_faults(State(state): State<Arc<SimState>>, Json(faults): Json<Faults>) -> Response {
+    let rates = [
+        faults.webhook_drop_rate,
+        faults.webhook_duplicate_rate,
+        faults.webhook_reorder_rate,
+    ];
+    let seconds = [
+        faults.webhook_delay_seconds,
+        faults.webhook_reorder_seconds.unwrap_or(0.0),
+    ];
+    if rates.iter().any(|r| !(0.0..=1.0).contains(r))
+        || seconds.iter().any(|s| !s.is_finite() || *s < 0.0)
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "webhook rates must be within 0..=1 and webhook seconds not negative",
+        );
+    }
     if !(0.0..=1.0).contains(&faults.http_5xx_rate) {
         return problem(
             StatusCode::BAD_REQUEST,

@@ -19,6 +19,7 @@ pub mod cost;
 pub mod graphql;
 pub mod server;
 pub mod store;
+pub mod webhooks;
 
 pub use clock::SimClock;
 pub use config::{Plan, SimConfig};

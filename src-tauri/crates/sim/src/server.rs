@@ -44,6 +44,8 @@ pub struct SimState {
     faults: Mutex<Faults>,
     fault_rng: Mutex<SeededRng>,
     trickle: Mutex<Option<Trickle>>,
+    /// Webhook subscriptions, tunnels and deliveries.
+    pub webhooks: crate::webhooks::Webhooks,
     /// Bulk operations and their result files.
     pub bulk: crate::bulk::BulkOperations,
 }
@@ -273,9 +275,11 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         faults: Mutex::new(Faults::default()),
         fault_rng: Mutex::new(SeededRng::new(config_seed ^ 0xFA17)),
         trickle: Mutex::new(None),
+        webhooks: crate::webhooks::Webhooks::new(config_seed),
         bulk: crate::bulk::BulkOperations::new(config_seed),
     });
     crate::bulk::spawn_worker(&state);
+    let dispatcher = crate::webhooks::delivery::spawn(state.clone());
     let ticker_state = state.clone();
     let ticker = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
@@ -293,6 +297,7 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         if let Err(e) = server.await {
             tracing::error!("shopify-sim server stopped: {e}");
         }
+        dispatcher.stop().await;
         ticker.abort();
     });
     Ok(RunningSim {
@@ -311,6 +316,7 @@ fn router(state: Arc<SimState>, info: StartInfo) -> Router {
         .route("/_sim/info", get(move || async move { axum::Json(info) }))
         .route("/_bulk/{file}", get(crate::bulk::download))
         .merge(control::routes())
+        .merge(crate::webhooks::control::routes())
         .with_state(state)
 }
 

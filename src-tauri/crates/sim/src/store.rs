@@ -218,6 +218,9 @@ pub struct StoreEvent {
     pub at: UnixMillis,
     /// `admin_graphql_api_id` of the resource the event is about.
     pub subject: String,
+    /// The webhook body as of this moment (see `webhooks::payload`); retries resend it.
+    #[serde(skip)]
+    pub payload: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -466,11 +469,14 @@ impl Store {
 
     pub fn record(&mut self, topic: &'static str, at: UnixMillis, subject: String) {
         let sequence = self.events.len() as u64 + 1;
+        let payload =
+            crate::webhooks::payload::for_event(self, topic, &subject, at).map(std::sync::Arc::new);
         self.events.push(StoreEvent {
             sequence,
             topic,
             at,
             subject,
+            payload,
         });
     }
 

@@ -83,6 +83,8 @@ pub enum Outcome {
     Inventory(InventoryPayload),
     VariantsUpdate(VariantsPayload),
     Activate(ActivatePayload),
+    /// A webhook subscription mutation (see [`crate::webhooks::graphql`]).
+    Webhook(crate::webhooks::graphql::Payload),
     /// `bulkOperationRunQuery` / `bulkOperationCancel` (see [`crate::bulk`]).
     Bulk(crate::bulk::Payload),
 }
@@ -156,6 +158,7 @@ impl Outcome {
             Outcome::Inventory(p) => p.payload_type,
             Outcome::VariantsUpdate(_) => "ProductVariantsBulkUpdatePayload",
             Outcome::Activate(_) => "InventoryActivatePayload",
+            Outcome::Webhook(p) => p.type_name(),
             Outcome::Bulk(p) => p.type_name,
         }
     }
@@ -164,6 +167,9 @@ impl Outcome {
     pub fn root<'a>(&'a self, ctx: Ctx<'a>) -> Result<ResolvedValue<'a>, FieldError> {
         match self {
             Outcome::Failed(failure) => Err(failure.clone().into()),
+            Outcome::Webhook(payload) => Ok(ResolvedValue::object(
+                crate::webhooks::graphql::PayloadObject(payload),
+            )),
             Outcome::Inventory(_)
             | Outcome::VariantsUpdate(_)
             | Outcome::Activate(_)
@@ -178,6 +184,16 @@ impl Outcome {
     ) -> Result<ResolvedValue<'a>, FieldError> {
         match self {
             Outcome::Failed(failure) => Err(failure.clone().into()),
+            // Webhook payloads resolve through their own object (see `root`).
+            Outcome::Webhook(payload) => Err(FieldFailure::new(
+                "UNSUPPORTED_BY_SIMULATOR",
+                format!(
+                    "shopify-sim does not simulate the field `{}.{}`",
+                    payload.type_name(),
+                    info.field_name()
+                ),
+            )
+            .into()),
             Outcome::Bulk(payload) => payload.resolve(ctx.state, info),
             Outcome::Inventory(payload) => match info.field_name() {
                 "inventoryAdjustmentGroup" => Ok(ResolvedValue::nullable_object(
@@ -277,6 +293,29 @@ pub fn perform(
             "inventoryAdjustQuantities" => Kind::Adjust,
             "productVariantsBulkUpdate" => Kind::Variants,
             "inventoryActivate" => Kind::Activate,
+            root if crate::webhooks::graphql::MUTATION_ROOTS.contains(&root) => {
+                let args: serde_json::Map<String, serde_json::Value> = field
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        let value = serde_json::to_value(to_json(&a.value, variables));
+                        (a.name.to_string(), value.unwrap_or_default())
+                    })
+                    .collect();
+                let after_sequence = store.events.len() as u64;
+                if let Some(payload) = crate::webhooks::graphql::perform(
+                    &state.webhooks,
+                    root,
+                    &serde_json::Value::Object(args),
+                    after_sequence,
+                    now,
+                ) {
+                    outcomes
+                        .by_field
+                        .insert(field_key(field), Outcome::Webhook(payload));
+                }
+                continue;
+            }
             "bulkOperationRunQuery" | "bulkOperationCancel" => {
                 let args: JsonMap = field
                     .arguments

@@ -247,6 +247,9 @@ impl ObjectValue for Root<'_> {
                 });
                 count(info, matching.len())
             }
+            root if crate::webhooks::graphql::QUERY_ROOTS.contains(&root) => {
+                crate::webhooks::graphql::query(&ctx.state.webhooks, ctx.scratch, info)
+            }
             "orders" => orders(ctx, info),
             "order" => Ok(ResolvedValue::nullable_object(node_by_id(
                 ctx,
