@@ -91,6 +91,23 @@ describe("Inventory", () => {
     expect(document.querySelector<HTMLElement>(".spacer")!.style.height).toBe(`${PAGE_SIZE * 36}px`);
   });
 
+  it("highlights low stock at the owner's threshold from Settings", async () => {
+    catalogue = inventoryRows(0, 5);
+    catalogue[0]!.totalAvailable = 40;
+    catalogue[1]!.totalAvailable = 41;
+    call.mockImplementation((cmd: string, args: Request) =>
+      cmd === "search_inventory"
+        ? Promise.resolve(answer(args))
+        : cmd === "get_settings"
+          ? Promise.resolve({ settings: { lowStockThreshold: 40 }, problem: null })
+          : Promise.reject({ code: "internal", message: `unexpected ${cmd}` }),
+    );
+    await start();
+    const [at, above] = shownRows();
+    expect(at!.querySelector("[data-testid=low-stock]")).not.toBeNull();
+    expect(above!.querySelector("[data-testid=low-stock]")).toBeNull();
+  });
+
   it("shows SKU, product and variant, price, and availability, highlighting low stock", async () => {
     catalogue = [
       { variantId: 1, sku: "TEE-S", title: "Small", productTitle: "Tee", price: "19.00", totalAvailable: 5 },
