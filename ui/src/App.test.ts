@@ -105,6 +105,30 @@ describe("navigation", () => {
     expect(byTestId("page-failures")?.textContent).toContain("retry all");
   });
 
+  it("shows the failed-job count beside Failures, and none when nothing failed", async () => {
+    start();
+    await settle();
+    expect(byTestId("nav-failures-count")).toBeNull();
+    unmount(app!);
+    call.mockImplementation((cmd: string) =>
+      cmd === "get_status"
+        ? Promise.resolve({
+            store: null,
+            tokenExpiresAt: null,
+            bucket: null,
+            cache: null,
+            queue: { pending: 0, running: 0, done: 9, failed: 3 },
+            lastSyncs: [],
+          })
+        : Promise.resolve(INFO),
+    );
+    start();
+    await settle();
+    await settle();
+    expect(byTestId("nav-failures-count")?.textContent?.trim()).toBe("3");
+    expect(byTestId("nav-failures")?.textContent?.replace(/\s+/g, " ").trim()).toBe("Failures 3 (3 failed jobs)");
+  });
+
   it("moves focus between nav items with the arrow keys, Home and End", () => {
     start();
     const first = byTestId("nav-connect");
