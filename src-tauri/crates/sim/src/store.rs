@@ -481,8 +481,9 @@ impl Store {
     }
 
     /// Places an order as a customer would: each line moves `available` to `committed` at
-    /// `location` (default: the first location stocking every line). Fires `orders/create` and
-    /// `inventory_levels/update`. Variants with policy `DENY` cannot oversell.
+    /// `location` (default: the first location stocking every line). Fires
+    /// `inventory_levels/update`, `orders/create` and, the payment being captured at checkout,
+    /// `orders/paid`. Variants with policy `DENY` cannot oversell.
     pub fn place_order(
         &mut self,
         lines: &[(u64, i64)],
@@ -575,6 +576,7 @@ impl Store {
         };
         self.orders.insert(id, order);
         self.record("orders/create", now, format!("gid://shopify/Order/{id}"));
+        self.record("orders/paid", now, format!("gid://shopify/Order/{id}"));
         Ok(id)
     }
 

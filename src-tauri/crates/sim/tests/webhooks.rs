@@ -310,6 +310,7 @@ async fn store_events_fire_the_topics_shopify_fires() {
     for topic in [
         "INVENTORY_LEVELS_UPDATE",
         "ORDERS_CREATE",
+        "ORDERS_PAID",
         "ORDERS_UPDATED",
         "ORDERS_CANCELLED",
         "ORDERS_FULFILLED",
@@ -334,7 +335,7 @@ async fn store_events_fire_the_topics_shopify_fires() {
     // Selling stock moves inventory levels; it never fires products/update.
     assert_eq!(
         topics(&placed),
-        ["inventory_levels/update", "orders/create"]
+        ["inventory_levels/update", "orders/create", "orders/paid"]
     );
     let created = placed
         .iter()
