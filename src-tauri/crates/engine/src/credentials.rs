@@ -337,3 +337,69 @@ mod tests {
         }
     }
 }
+
+/// Keeps a store's current access token in the keychain, as a small JSON value holding the
+/// token and its expiry, so a restart reuses it instead of running the grant again.
+#[derive(Debug, Clone)]
+pub struct KeychainTokenCache {
+    keychain: Keychain,
+    store: StoreKey,
+}
+
+impl KeychainTokenCache {
+    pub fn new(keychain: Keychain, store: StoreKey) -> Self {
+        Self { keychain, store }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedToken {
+    token: String,
+    expires_unix: u64,
+}
+
+impl shelfsync_shopify::TokenCache for KeychainTokenCache {
+    fn load(&self) -> shelfsync_shopify::CacheFuture<'_, Option<(Secret, std::time::SystemTime)>> {
+        Box::pin(async move {
+            let saved = match self
+                .keychain
+                .find(&self.store, SecretKind::AccessToken)
+                .await
+            {
+                Ok(Some(saved)) => saved,
+                Ok(None) => return None,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read the saved access token");
+                    return None;
+                }
+            };
+            let parsed: SavedToken = serde_json::from_str(saved.expose()).ok()?;
+            let expires =
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(parsed.expires_unix);
+            Some((Secret::new(parsed.token), expires))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        token: &'a Secret,
+        expires: std::time::SystemTime,
+    ) -> shelfsync_shopify::CacheFuture<'a, ()> {
+        Box::pin(async move {
+            let expires_unix = expires
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let value =
+                serde_json::json!({ "token": token.expose(), "expires_unix": expires_unix });
+            let value = Secret::new(value.to_string());
+            if let Err(err) = self
+                .keychain
+                .set(&self.store, SecretKind::AccessToken, &value)
+                .await
+            {
+                tracing::warn!(error = %err, "could not save the access token; the next start will ask for a new one");
+            }
+        })
+    }
+}

@@ -332,9 +332,20 @@ impl Engine {
         address: &str,
         credentials: Credentials,
     ) -> Result<ShopifyClient, EngineError> {
+        let expiring = matches!(credentials, Credentials::ClientCredentials { .. });
         let mut config = ClientConfig::new(address, credentials)?;
         config.clock = self.config.clock.clone();
-        Ok(ShopifyClient::new(config)?)
+        let client = ShopifyClient::new(config)?;
+        // Tokens from the client-credentials grant are kept in the keychain too, so a
+        // restart reuses the current one instead of asking for another.
+        Ok(if expiring {
+            client.with_token_cache(Arc::new(crate::credentials::KeychainTokenCache::new(
+                self.config.keychain.clone(),
+                StoreKey::new(address),
+            )))
+        } else {
+            client
+        })
     }
 
     async fn open_session(

@@ -115,6 +115,16 @@ async fn connect_sync_restart_and_resume_without_secrets_on_disk() {
         assert_eq!(status.cache.unwrap().variants, 30);
         assert_eq!(status.bucket.unwrap().maximum, 2000.0);
     }
+    // The current access token is in the keychain (with its expiry), nowhere else.
+    let key = StoreKey::new(&sim.info.base_url);
+    let saved = keychain
+        .get(&key, SecretKind::AccessToken)
+        .await
+        .expect("the access token is kept in the keychain");
+    let saved: serde_json::Value = serde_json::from_str(saved.expose()).unwrap();
+    let access_token = saved["token"].as_str().unwrap().to_string();
+    assert!(saved["expires_unix"].as_u64().unwrap() > 0);
+
     // A restart: a new engine over the same directory and keychain.
     let e = engine(dir.path(), &keychain);
     let profile = e.resume().await.unwrap();
@@ -123,12 +133,25 @@ async fn connect_sync_restart_and_resume_without_secrets_on_disk() {
     assert_eq!(found.len(), 5, "the cache survived the restart");
     e.sync(SyncKind::Incremental).await.unwrap();
 
-    let admin = sim.info.admin_token.clone().unwrap();
-    assert_no_secret_in_files(dir.path(), &[&secret, &admin]);
+    // The restarted engine reused the saved token instead of asking for a new one.
+    let again = keychain.get(&key, SecretKind::AccessToken).await.unwrap();
+    assert!(
+        again.expose().contains(&access_token),
+        "a new token was granted after restart"
+    );
 
-    // Disconnecting removes the secret from the keychain.
+    let admin = sim.info.admin_token.clone().unwrap();
+    assert_no_secret_in_files(dir.path(), &[&secret, &admin, &access_token]);
+
+    // Disconnecting removes the secrets from the keychain.
     e.disconnect().await.unwrap();
-    let key = StoreKey::new(&sim.info.base_url);
+    assert!(
+        keychain
+            .find(&key, SecretKind::AccessToken)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         keychain
             .find(&key, SecretKind::ClientSecret)

@@ -50,6 +50,18 @@ impl AccessToken {
 
 type Outcome = Option<Result<AccessToken, ShopifyError>>;
 
+/// A future a [`TokenCache`] returns.
+pub type CacheFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Where a client keeps its current access token between runs (the OS keychain, in the
+/// engine), so a restart does not need a new grant. Failures are the cache's business: a
+/// token that cannot be saved or loaded only costs one more grant.
+pub trait TokenCache: Send + Sync {
+    /// The saved token and when it expires (wall clock), if any.
+    fn load(&self) -> CacheFuture<'_, Option<(Secret, SystemTime)>>;
+    fn save<'a>(&'a self, token: &'a Secret, expires: SystemTime) -> CacheFuture<'a, ()>;
+}
+
 enum State {
     Empty,
     Ready(AccessToken),
@@ -60,6 +72,7 @@ pub(crate) struct TokenSource {
     credentials: Credentials,
     state: Mutex<State>,
     clock: Clock,
+    cache: Mutex<Option<std::sync::Arc<dyn TokenCache>>>,
 }
 
 #[derive(Deserialize)]
@@ -90,7 +103,33 @@ impl TokenSource {
             credentials,
             state: Mutex::new(state),
             clock,
+            cache: Mutex::new(None),
         }
+    }
+
+    pub(crate) fn set_cache(&self, cache: std::sync::Arc<dyn TokenCache>) {
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(cache);
+    }
+
+    fn cache(&self) -> Option<std::sync::Arc<dyn TokenCache>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A saved token that is still valid for a useful while, converted to this clock.
+    async fn cached(&self) -> Option<AccessToken> {
+        let (token, expires) = self.cache()?.load().await?;
+        let left_real = expires.duration_since(SystemTime::now()).ok()?;
+        let left = self.clock.from_real(left_real);
+        // Unknown original lifetime: assume a day, Shopify's, so renewal still happens
+        // ahead of expiry rather than at it.
+        let lifetime = Duration::from_secs(86_399).max(left);
+        let token = AccessToken {
+            token,
+            expires_at: Some(self.clock.now() + left),
+            lifetime: Some(lifetime),
+            expires_wall: Some(expires),
+        };
+        (!token.due(self.clock.now())).then_some(token)
     }
 
     pub(crate) fn can_reauthenticate(&self) -> bool {
@@ -152,7 +191,18 @@ impl TokenSource {
                     }
                 }
                 Step::Lead(tx) => {
-                    let result = self.grant(http, token_url, shop).await;
+                    let result = match self.cached().await {
+                        Some(token) => Ok(token),
+                        None => {
+                            let granted = self.grant(http, token_url, shop).await;
+                            if let (Ok(t), Some(cache)) = (&granted, self.cache())
+                                && let Some(expires) = t.expires_wall
+                            {
+                                cache.save(&t.token, expires).await;
+                            }
+                            granted
+                        }
+                    };
                     {
                         let mut state = self.lock();
                         *state = match &result {

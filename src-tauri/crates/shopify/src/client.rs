@@ -166,6 +166,13 @@ impl ShopifyClient {
         })
     }
 
+    /// Keeps access tokens in `cache` (e.g. the OS keychain) and starts from a saved one,
+    /// so a restart does not need a new grant.
+    pub fn with_token_cache(self, cache: std::sync::Arc<dyn crate::auth::TokenCache>) -> Self {
+        self.inner.tokens.set_cache(cache);
+        self
+    }
+
     /// The store this client talks to (host and port).
     pub fn shop(&self) -> &str {
         &self.inner.shop

@@ -50,6 +50,11 @@ impl Clock {
         }
     }
 
+    /// Converts a real duration to this clock's time.
+    pub fn from_real(&self, d: Duration) -> Duration {
+        d.mul_f64(self.scale)
+    }
+
     /// Converts a duration on this clock to real time (for I/O timeouts, which are real).
     pub fn to_real(&self, d: Duration) -> Duration {
         d.div_f64(self.scale)

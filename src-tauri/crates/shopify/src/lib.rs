@@ -22,7 +22,7 @@ pub mod retry;
 pub mod secret;
 pub mod throttle;
 
-pub use auth::Credentials;
+pub use auth::{CacheFuture, Credentials, TokenCache};
 pub use client::{ClientConfig, IdempotencyKey, ShopifyClient};
 pub use clock::Clock;
 pub use error::ShopifyError;
