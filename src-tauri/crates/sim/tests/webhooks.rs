@@ -762,6 +762,51 @@ async fn a_subscription_is_removed_after_8_consecutive_failures_and_deliveries_s
 }
 
 #[tokio::test]
+async fn a_fast_clock_runs_four_hours_of_retries_in_real_seconds() {
+    // 10 simulated hours per real second, as `--time-scale 36000` would run.
+    let config = small_config();
+    let clock = shopify_sim::SimClock::scaled(config.start_time, 36_000.0);
+    let sim = shopify_sim::start_with_clock(config, clock.clone())
+        .await
+        .unwrap();
+    let s = Sim {
+        sim,
+        clock,
+        http: reqwest::Client::new(),
+    };
+    let id = subscribe_ok(&s, "ORDERS_CREATE", "https://laptop-asleep.example.com/h").await;
+    let st = state(&s).await;
+    let started = std::time::Instant::now();
+    post(
+        &s,
+        "/_sim/orders",
+        json!({ "lines": [{ "variant_id": st["variants"][0]["id"], "quantity": 1 }] }),
+    )
+    .await;
+    let log = wait_log(&s, |l| l.iter().any(|a| a["subscription_removed"] == true)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(log.len(), 8);
+    // Each retry came no earlier than its wait after the failure before it.
+    for (n, pair) in log.windows(2).enumerate() {
+        let wait = 60_000_i64 << n;
+        let gap = pair[1]["at_ms"].as_i64().unwrap() - pair[0]["at_ms"].as_i64().unwrap();
+        assert!(gap >= wait, "retry {} after {gap} ms, wanted {wait}", n + 1);
+    }
+    let read = s
+        .gql(
+            "query One($id: ID!) { webhookSubscription(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(read.body["data"]["webhookSubscription"], Value::Null);
+    s.sim.stop().await;
+}
+
+#[tokio::test]
 async fn duplicates_keep_their_event_id_and_every_subscription_shares_it() {
     let s = start(small_config()).await;
     let mut rx = receiver().await;

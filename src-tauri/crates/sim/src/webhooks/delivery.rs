@@ -5,9 +5,11 @@
 //!   duplicates); each delivery gets its own `X-Shopify-Webhook-Id`, kept across its retries.
 //! - The body and the target are fixed when the event fires: retries carry the original payload
 //!   to the original address, even if the subscription's uri changes (FACTS §8).
-//! - An attempt succeeds on a 2xx within the answer timeout (5 simulated seconds, and never more
-//!   than 5 real ones); a 3xx, 4xx, 5xx, a refused connection or a timeout is a failure
-//!   (redirects are not followed, FACTS §11 #11).
+//! - An attempt succeeds on a 2xx within the answer timeout: 5 simulated seconds, never more than
+//!   5 real ones and never less than [`REAL_TIMEOUT_FLOOR`] (under `--time-scale 3600` five
+//!   simulated seconds are 1.4 real milliseconds, less than a durable commit takes); a 3xx, 4xx,
+//!   5xx, a refused connection or a timeout is a failure (redirects are not followed,
+//!   FACTS §11 #11).
 //! - Failures are retried on [`super::Settings`]' schedule; a subscription is removed after its
 //!   `removal_after_failures`-th failed attempt in a row (any success resets the count), and its
 //!   pending deliveries stop.
@@ -229,6 +231,7 @@ async fn send_https(uri: &str, job: &Job, ctx: &SendContext) -> Sent {
         request = request.header(name, value);
     }
     let started = ctx.clock.now();
+    let real_started = tokio::time::Instant::now();
     let deadline = started + ctx.timeout_ms;
     let exchange = async {
         let response = request.send().await?;
@@ -250,10 +253,16 @@ async fn send_https(uri: &str, job: &Job, ctx: &SendContext) -> Sent {
             Ok(status) => Sent::Failed { status: Some(status), error: format!("answered HTTP {status}") },
             Err(e) => Sent::Failed { status: None, error: format!("request failed: {e}") },
         },
-        () = sim_deadline(&ctx.clock, deadline) => timeout(),
+        () = async {
+            sim_deadline(&ctx.clock, deadline).await;
+            tokio::time::sleep_until(real_started + REAL_TIMEOUT_FLOOR).await;
+        } => timeout(),
         () = tokio::time::sleep(Duration::from_millis(ctx.timeout_ms.max(0) as u64)) => timeout(),
     }
 }
+
+/// The shortest real time a receiver is given, whatever the clock's speed.
+pub const REAL_TIMEOUT_FLOOR: Duration = Duration::from_millis(500);
 
 /// Resolves once the simulated clock reaches `deadline`.
 async fn sim_deadline(clock: &SimClock, deadline: UnixMillis) {

@@ -79,7 +79,8 @@ pub struct Settings {
     pub retries: u32,
     /// Failed attempts in a row (over all of a subscription's deliveries) that remove it.
     pub removal_after_failures: u32,
-    /// Simulated seconds a receiver has to answer (never more than this many real seconds).
+    /// Simulated seconds a receiver has to answer (never more than this many real seconds, never
+    /// less than half a real second).
     pub timeout_seconds: f64,
     /// Deliveries in flight at once.
     pub max_concurrency: usize,
