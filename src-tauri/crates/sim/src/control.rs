@@ -12,10 +12,13 @@
 //! | `POST /_sim/inventory` | `{"inventory_item_id":…,"location_id":…,"name":"available","delta":n}` | a merchant's stock edit |
 //! | `POST /_sim/prices` | `{"variant_id":…,"price":"12.00","compare_at_price":"15.00"\|null}` | a merchant's price edit |
 //! | `POST /_sim/faults` | `{"http_5xx_rate":0.1,"http_5xx_status":503,"latency_ms":200,"throttle_status":429,"connection_reset_rate":0.1}` | GraphQL faults (seeded) |
+//! | `POST /_sim/faults` | `{"webhook_drop_rate":0.01,"webhook_duplicate_rate":0.2,"webhook_reorder_rate":0.1,"webhook_reorder_seconds":30,"webhook_delay_seconds":5}` | webhook delivery faults (seeded; one faults object holds both kinds, `{}` clears all) |
 //! | `POST /_sim/bucket/drain` | `{"to":0}` | empty every app's bucket to `to` points (throttle burst) |
 //! | `POST /_sim/tokens/revoke` | | revoke every token, the legacy one too |
 //! | `POST /_sim/clock/advance` | `{"seconds":n}` | move simulated time forward |
 //! | `POST /_sim/trickle` | `{"orders_per_hour":120,"max_quantity":2}` | steady random orders on the simulated clock; 0 stops |
+//!
+//! Webhook routes (`/_sim/tunnels`, `/_sim/webhooks/…`) are in `webhooks::control`.
 //!
 //! Ids are accepted as numbers or as global ids.
 
