@@ -133,7 +133,9 @@ fn sync_handler(
                 }
                 Err(SyncError::Shopify(err)) => Err(err.into()),
                 Err(SyncError::Cache(err)) => Err(err.into()),
-                Err(err @ SyncError::Unexpected(_)) => Err(JobError::retryable(err.to_string())),
+                Err(err @ (SyncError::Unexpected(_) | SyncError::Bulk(_))) => {
+                    Err(JobError::retryable(err.to_string()))
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 //! every behaviour a store owner relies on is testable headless, against the simulator.
 //! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
 
+pub mod bulk_sync;
 pub mod cache;
 pub mod credentials;
 #[cfg(feature = "demo")]
@@ -14,6 +15,7 @@ pub mod events;
 pub mod jobs;
 pub mod sync;
 
+pub use bulk_sync::{BulkCounts, BulkSettings};
 pub use cache::{Cache, CacheError};
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 pub use engine::{

@@ -35,6 +35,9 @@ pub enum SyncError {
     Cache(#[from] CacheError),
     #[error("Shopify sent data Shelfsync could not understand: {0}")]
     Unexpected(String),
+    /// A bulk operation (full sync) failed, was canceled, or its file could not be read.
+    #[error("Full sync: {0}")]
+    Bulk(String),
 }
 
 /// What a sync pass did.
@@ -55,6 +58,8 @@ pub struct Syncer {
     pub page_size: u32,
     /// How far behind the watermark an incremental pass starts.
     pub overlap: Duration,
+    /// How a full sync runs its bulk operation (see [`crate::bulk_sync`]).
+    pub bulk: crate::bulk_sync::BulkSettings,
 }
 
 impl Syncer {
@@ -65,6 +70,7 @@ impl Syncer {
             events,
             page_size: 100,
             overlap: Duration::from_secs(300),
+            bulk: crate::bulk_sync::BulkSettings::default(),
         }
     }
 
@@ -72,11 +78,13 @@ impl Syncer {
     pub async fn run(&self, kind: SyncKind) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         self.sync_shop().await?;
-        let variants = self.sync_catalogue(kind).await?;
-        // A full pass already read every level with its variant.
-        let levels = match kind {
-            SyncKind::Full => 0,
-            SyncKind::Incremental => self.sync_levels().await?,
+        let (variants, levels) = match kind {
+            // One bulk operation reads every variant with its levels.
+            SyncKind::Full => {
+                let read = crate::bulk_sync::full_sync(self).await?;
+                (read.variants, read.levels)
+            }
+            SyncKind::Incremental => (self.sync_catalogue(kind).await?, self.sync_levels().await?),
         };
         let report = SyncReport {
             variants,
@@ -287,7 +295,7 @@ impl Syncer {
         Ok(rows)
     }
 
-    fn progress(&self, sync: SyncKind, rows: u64, total: Option<u64>, started: Instant) {
+    pub(crate) fn progress(&self, sync: SyncKind, rows: u64, total: Option<u64>, started: Instant) {
         let secs = started.elapsed().as_secs_f64().max(0.001);
         let rate = rows as f64 / secs;
         let seconds_left = total
@@ -303,19 +311,19 @@ impl Syncer {
     }
 }
 
-fn gid(id: &str, kind: &str) -> Result<i64, SyncError> {
+pub(crate) fn gid(id: &str, kind: &str) -> Result<i64, SyncError> {
     gid_id(id, kind).ok_or_else(|| SyncError::Unexpected(format!("{id:?} is not a {kind} id")))
 }
 
-fn time(text: &str) -> Result<ShopifyTime, SyncError> {
+pub(crate) fn time(text: &str) -> Result<ShopifyTime, SyncError> {
     ShopifyTime::parse(text).map_err(|e| SyncError::Unexpected(e.to_string()))
 }
 
-fn money(text: &str) -> Result<Money, SyncError> {
+pub(crate) fn money(text: &str) -> Result<Money, SyncError> {
     Money::new(text).map_err(|e| SyncError::Unexpected(e.to_string()))
 }
 
-fn max_time(a: Option<ShopifyTime>, b: Option<ShopifyTime>) -> Option<ShopifyTime> {
+pub(crate) fn max_time(a: Option<ShopifyTime>, b: Option<ShopifyTime>) -> Option<ShopifyTime> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if b.instant() > a.instant() { b } else { a }),
         (a, b) => a.or(b),
@@ -346,7 +354,7 @@ fn catalogue_rows(node: &VariantNode) -> Result<(Product, Variant), SyncError> {
     Ok((product, variant))
 }
 
-fn quantities(named: &[NamedQuantity]) -> Quantities {
+pub(crate) fn quantities(named: &[NamedQuantity]) -> Quantities {
     let mut q = Quantities::default();
     for n in named {
         let slot = match n.name.as_str() {

@@ -23,6 +23,8 @@ fn syncer(base_url: &str, token: &str, cache: Cache) -> Syncer {
     .unwrap();
     let mut s = Syncer::new(client, cache, Events::new());
     s.page_size = 25;
+    // Small transactions, so a kill can land between two of them during the bulk ingest.
+    s.bulk.batch_rows = 20;
     s
 }
 
@@ -52,7 +54,44 @@ async fn child_sync() {
 /// Starts the child sync and kills it with SIGKILL after `after`. Returns whether it had
 /// already finished.
 fn sync_in_child_and_kill(sim: &RunningSim, db: &Path, kind: &str, after: Duration) -> bool {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut child = spawn_child(sim, db, kind);
+    std::thread::sleep(after);
+    let finished = matches!(child.try_wait(), Ok(Some(_)));
+    // Child::kill sends SIGKILL on Unix: no destructor, no flush, no clean shutdown.
+    let _ = child.kill();
+    let _ = child.wait();
+    finished
+}
+
+/// A full sync spends most of its time waiting for the bulk operation and then ingests the
+/// file in a short burst, so a fixed timer rarely hits the ingest. This kills the child
+/// `after` the cache first shows committed variants (or after 30 s). Returns whether it had
+/// already finished.
+fn full_sync_in_child_and_kill_mid_ingest(sim: &RunningSim, db: &Path, after: Duration) -> bool {
+    let mut child = spawn_child(sim, db, "full");
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        let written = db.exists()
+            && Reader::open(db)
+                .and_then(|r| r.counts())
+                .is_ok_and(|c| c.variants > 0);
+        if written {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(after);
+    let finished = matches!(child.try_wait(), Ok(Some(_)));
+    let _ = child.kill();
+    let _ = child.wait();
+    finished
+}
+
+fn spawn_child(sim: &RunningSim, db: &Path, kind: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "child_sync",
@@ -67,13 +106,7 @@ fn sync_in_child_and_kill(sim: &RunningSim, db: &Path, kind: &str, after: Durati
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    std::thread::sleep(after);
-    let finished = matches!(child.try_wait(), Ok(Some(_)));
-    // Child::kill sends SIGKILL on Unix: no destructor, no flush, no clean shutdown.
-    let _ = child.kill();
-    let _ = child.wait();
-    finished
+        .unwrap()
 }
 
 fn assert_cache_equals_sim(sim: &RunningSim, db: &Path) {
@@ -144,8 +177,8 @@ async fn a_full_sync_killed_midway_converges_after_restart() {
     for round in 0..3 {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("store.db");
-        let after = Duration::from_millis(rng.u64(150..600));
-        let finished = sync_in_child_and_kill(&sim, &db, "full", after);
+        let after = Duration::from_millis(rng.u64(0..10));
+        let finished = full_sync_in_child_and_kill_mid_ingest(&sim, &db, after);
         assert!(
             !finished,
             "round {round}: the sync finished before the kill ({after:?})"

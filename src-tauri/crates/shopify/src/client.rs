@@ -205,6 +205,36 @@ impl ShopifyClient {
         f(&mut self.inner.stats.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
+    /// Opens a bulk operation's result file (a signed URL: no access token is sent, and the
+    /// whole-request timeout of API calls does not apply, only the connect timeout).
+    pub async fn download(&self, url: &str) -> Result<crate::download::Download, ShopifyError> {
+        let i = &self.inner;
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let response = i
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .map_err(|e| ShopifyError::Network {
+                shop: host.clone(),
+                detail: without_url(&e),
+            })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let text = response.text().await.unwrap_or_default();
+            return Err(ShopifyError::Http {
+                shop: host,
+                status,
+                snippet: snippet(&text),
+            });
+        }
+        Ok(crate::download::Download::new(response, host))
+    }
+
     /// Runs a read.
     pub async fn execute<O: Operation>(
         &self,

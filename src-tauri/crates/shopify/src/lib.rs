@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod download;
 pub mod envelope;
 pub mod error;
 pub mod operations;

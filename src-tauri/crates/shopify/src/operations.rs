@@ -37,6 +37,9 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (VariantCount::NAME, VariantCount::DOCUMENT),
     (InventoryAdjust::NAME, InventoryAdjust::DOCUMENT),
     (InventorySet::NAME, InventorySet::DOCUMENT),
+    (BulkRunQuery::NAME, BulkRunQuery::DOCUMENT),
+    (BulkOperationStatus::NAME, BulkOperationStatus::DOCUMENT),
+    (FULL_SYNC_BULK_NAME, FULL_SYNC_BULK_QUERY),
 ];
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -401,3 +404,141 @@ impl Operation for InventoryAdjust {
 }
 
 impl Mutation for InventoryAdjust {}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk operations (a full sync reads the whole catalogue as one JSONL file).
+
+/// Starts a bulk query (`groupObjects: false`, the 2026-01+ default: no line order promised).
+pub struct BulkRunQuery;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkRunQueryVariables {
+    /// The inner query, e.g. [`FULL_SYNC_BULK_QUERY`].
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRunQueryData {
+    pub bulk_operation_run_query: Option<BulkRunQueryPayload>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRunQueryPayload {
+    pub bulk_operation: Option<BulkOperationRef>,
+    pub user_errors: Vec<BulkUserError>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct BulkOperationRef {
+    pub id: String,
+    pub status: String,
+}
+
+/// `BulkOperationUserError` (`code` is `INVALID`, `OPERATION_IN_PROGRESS`, …).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct BulkUserError {
+    #[serde(default)]
+    pub field: Option<Vec<String>>,
+    pub message: String,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+impl Operation for BulkRunQuery {
+    const NAME: &'static str = "BulkRunQuery";
+    const DOCUMENT: &'static str = document!("BulkRunQuery.graphql");
+    type Variables = BulkRunQueryVariables;
+    type Data = BulkRunQueryData;
+}
+
+/// Polls one bulk operation.
+pub struct BulkOperationStatus;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkOperationStatusVariables {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationStatusData {
+    pub bulk_operation: Option<BulkOperationState>,
+}
+
+/// `objectCount`, `rootObjectCount` and `fileSize` are `UnsignedInt64`: JSON strings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationState {
+    pub id: String,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub object_count: String,
+    pub root_object_count: String,
+    pub file_size: Option<String>,
+    pub url: Option<String>,
+}
+
+impl BulkOperationState {
+    pub fn objects(&self) -> u64 {
+        self.object_count.parse().unwrap_or(0)
+    }
+}
+
+impl Operation for BulkOperationStatus {
+    const NAME: &'static str = "BulkOperationStatus";
+    const DOCUMENT: &'static str = document!("BulkOperationStatus.graphql");
+    type Variables = BulkOperationStatusVariables;
+    type Data = BulkOperationStatusData;
+
+    fn estimated_cost(_variables: &Self::Variables) -> f64 {
+        1.0
+    }
+}
+
+pub const FULL_SYNC_BULK_NAME: &str = "FullSyncBulk";
+/// The inner query of a full sync: every variant with its product, inventory item and levels.
+/// Each result line is a variant, or (with `__parentId` = the variant) one of its levels.
+pub const FULL_SYNC_BULK_QUERY: &str = document!("FullSyncBulk.graphql");
+
+/// One line of the full-sync JSONL: a variant (no `__parentId`) or a level (with it). Fields
+/// of the other kind are absent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FullSyncLine {
+    #[serde(rename = "__parentId")]
+    pub parent_id: Option<String>,
+    pub id: Option<String>,
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub price: Option<String>,
+    pub compare_at_price: Option<String>,
+    pub updated_at: Option<String>,
+    pub product: Option<BulkProduct>,
+    pub inventory_item: Option<BulkItem>,
+    pub location: Option<BulkLocation>,
+    pub quantities: Option<Vec<NamedQuantity>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkProduct {
+    pub id: String,
+    pub title: String,
+    pub handle: String,
+    pub status: String,
+    pub vendor: Option<String>,
+    pub product_type: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BulkItem {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BulkLocation {
+    pub id: String,
+}
