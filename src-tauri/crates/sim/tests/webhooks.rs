@@ -1048,3 +1048,81 @@ async fn a_finished_bulk_operation_fires_bulk_operations_finish() {
     assert!(body["completed_at"].as_str().unwrap().ends_with("-04:00"));
     s.sim.stop().await;
 }
+
+#[tokio::test]
+async fn retries_keep_the_address_the_event_fired_with_and_the_schedule_is_configurable() {
+    let s = start(small_config()).await;
+    let mut old = receiver().await;
+    let mut new = receiver().await;
+    old.status.store(503, Ordering::SeqCst);
+    let old_url = tunnel(&s, &old.url).await;
+    let new_url = tunnel(&s, &new.url).await;
+    post(
+        &s,
+        "/_sim/webhooks/settings",
+        json!({ "first_retry_seconds": 10, "retries": 2 }),
+    )
+    .await;
+    let id = subscribe_ok(&s, "INVENTORY_LEVELS_UPDATE", &format!("{old_url}/h")).await;
+    edit_stock(&s, -1).await;
+    let first = old.next().await;
+    wait_log(&s, |l| l.len() == 1).await;
+    // The owner moves the subscription to a new address mid-cycle.
+    let moved = s
+        .gql(
+            "mutation U($id: ID!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionUpdate(id: $id, webhookSubscription: $sub) { webhookSubscription { uri } userErrors { message } } }",
+            json!({ "id": id, "sub": { "uri": format!("{new_url}/h") } }),
+        )
+        .await;
+    assert_eq!(
+        moved.body["data"]["webhookSubscriptionUpdate"]["userErrors"],
+        json!([])
+    );
+    // Retry 1 after 10 s and retry 2 after 20 s go to the old address; then it gives up.
+    s.clock.advance(Duration::from_secs(10));
+    let retry = old.next().await;
+    assert_eq!(
+        retry.header("x-shopify-webhook-id"),
+        first.header("x-shopify-webhook-id")
+    );
+    wait_log(&s, |l| l.len() == 2).await;
+    s.clock.advance(Duration::from_secs(20));
+    old.next().await;
+    let log = wait_log(&s, |l| l.len() == 3).await;
+    assert_eq!(
+        log[2]["next_attempt_at"],
+        Value::Null,
+        "no retry after the last"
+    );
+    s.clock.advance(Duration::from_secs(3600));
+    assert!(old.drain(50).await.is_empty());
+    assert!(new.drain(10).await.is_empty());
+    // A new event goes to the new address.
+    edit_stock(&s, -1).await;
+    assert_eq!(new.next().await.path, "/h");
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn eventbridge_subscriptions_are_kept_but_not_delivered_yet() {
+    let s = start(small_config()).await;
+    let api_client_id = get(&s, "/_sim/webhooks").await["api_client_id"]
+        .as_u64()
+        .unwrap();
+    subscribe_ok(
+        &s,
+        "INVENTORY_LEVELS_UPDATE",
+        &format!("arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/{api_client_id}/shelfsync"),
+    )
+    .await;
+    edit_stock(&s, -1).await;
+    let log = wait_log(&s, |l| !l.is_empty()).await;
+    assert_eq!(log[0]["outcome"], "not_simulated");
+    // Not a failure: the subscription stays and nothing is retried.
+    s.clock.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(deliveries(&s).await.len(), 1);
+    let overview = get(&s, "/_sim/webhooks").await;
+    assert_eq!(overview["subscriptions"][0]["consecutive_failures"], 0);
+    s.sim.stop().await;
+}
