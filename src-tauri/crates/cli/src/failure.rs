@@ -67,7 +67,7 @@ impl Failure {
             EngineError::Credentials(err) => Self::credentials(err),
             EngineError::Shopify(err) => Self::shopify(err, store),
             EngineError::Sync(SyncError::Shopify(err)) => Self::shopify(err, store),
-            EngineError::Sync(err @ SyncError::Unexpected(_)) => {
+            EngineError::Sync(err @ (SyncError::Unexpected(_) | SyncError::Bulk(_))) => {
                 Self::new(Code::Store, err.to_string())
             }
             other => Self::local(other.to_string()),

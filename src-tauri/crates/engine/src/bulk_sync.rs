@@ -76,6 +76,9 @@ pub struct BulkCounts {
     pub wait_ms: u64,
     /// Time to download, parse and write the file (the last, successful download).
     pub ingest_ms: u64,
+    /// Of `ingest_ms`, the time the reader waited for the previous transaction to commit
+    /// (near `ingest_ms`: the cache's writer is the bottleneck, not the download or parsing).
+    pub writer_wait_ms: u64,
 }
 
 /// Why an ingest stopped.
@@ -379,6 +382,7 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
     let started = Instant::now();
     let mut join = Join::default();
     let mut in_flight: Option<JoinHandle<Result<(), CacheError>>> = None;
+    let mut writer_wait = Duration::ZERO;
     loop {
         let more = download
             .next_lines(|line| join.line(line))
@@ -393,7 +397,9 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
         if join.batch.rows() >= s.bulk.batch_rows {
             let batch = std::mem::take(&mut join.batch);
             if let Some(previous) = in_flight.take() {
+                let waiting = Instant::now();
                 settle(previous).await?;
+                writer_wait += waiting.elapsed();
             }
             let cache = s.cache.clone();
             in_flight = Some(tokio::spawn(async move {
@@ -416,7 +422,9 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
         }
     }
     if let Some(previous) = in_flight.take() {
+        let waiting = Instant::now();
         settle(previous).await?;
+        writer_wait += waiting.elapsed();
     }
     if !join.orphans.is_empty() {
         return Err(IngestError::Other(SyncError::Unexpected(format!(
@@ -426,6 +434,7 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
     }
     // The last transaction: the remaining rows and the watermarks.
     let batch = std::mem::take(&mut join.batch);
+    let last_write = Instant::now();
     let mut watermarks = Vec::new();
     if let Some(t) = join.newest_variant.clone() {
         watermarks.push((Resource::Products, t));
@@ -445,6 +454,7 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
             tx.commit()
         })
         .await?;
+    writer_wait += last_write.elapsed();
     s.progress(
         SyncKind::Full,
         join.variants + join.levels,
@@ -457,6 +467,7 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
         bytes: download.received(),
         wait_ms: 0,
         ingest_ms: started.elapsed().as_millis() as u64,
+        writer_wait_ms: writer_wait.as_millis() as u64,
     })
 }
 
