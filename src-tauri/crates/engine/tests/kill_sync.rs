@@ -6,11 +6,12 @@
 //! as the restarted app would — syncs again and compares the cache with the store field by
 //! field.
 
+mod common;
+
 use serde_json::json;
 use shelfsync_engine::{Cache, Events, SyncKind, Syncer};
 use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
 use shelfsync_store::Reader;
-use shopify_sim::store::{QUANTITY_NAMES, money};
 use shopify_sim::{RunningSim, SimConfig};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -110,45 +111,7 @@ fn spawn_child(sim: &RunningSim, db: &Path, kind: &str) -> std::process::Child {
 }
 
 fn assert_cache_equals_sim(sim: &RunningSim, db: &Path) {
-    let reader = Reader::open(db).unwrap();
-    let store = sim.state.read_store();
-    assert_eq!(
-        reader.counts().unwrap().variants as usize,
-        store.variants.len()
-    );
-    for v in store.variants.values() {
-        let cached = reader
-            .variant(v.id as i64)
-            .unwrap()
-            .expect("variant cached");
-        assert_eq!(
-            cached.price.as_str(),
-            money(v.price_cents),
-            "price of {}",
-            v.sku
-        );
-        let levels = reader.levels_for_variant(v.id as i64).unwrap();
-        for (location, level) in &store.inventory_items[&v.inventory_item_id].levels {
-            let c = levels
-                .iter()
-                .find(|l| l.level.location_id == *location as i64)
-                .expect("level cached");
-            let q = c.level.quantities;
-            let got = [
-                q.available,
-                q.committed,
-                q.damaged,
-                q.incoming,
-                q.on_hand,
-                q.quality_control,
-                q.reserved,
-                q.safety_stock,
-            ];
-            for (i, name) in QUANTITY_NAMES.iter().enumerate() {
-                assert_eq!(got[i], Some(level.quantities[i]), "{name} of {}", v.sku);
-            }
-        }
-    }
+    common::assert_cache_equals_sim(sim, &Reader::open(db).unwrap());
 }
 
 async fn slow_sim() -> RunningSim {
