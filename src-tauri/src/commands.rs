@@ -166,28 +166,35 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<S
         .map_err(|message| UiError::new(crate::error::ErrorCode::InvalidInput, message))
 }
 
+/// Types that cross the boundary as a plain TypeScript type (`number`, `string`).
+macro_rules! ts_as {
+    ($ty:ident, $ts:literal) => {
+        impl TS for $ty {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+            fn name(_: &ts_rs::Config) -> String {
+                $ts.into()
+            }
+            fn inline(_: &ts_rs::Config) -> String {
+                $ts.into()
+            }
+            fn decl(_: &ts_rs::Config) -> String {
+                concat!("type ", stringify!($ty), " = ", $ts, ";").into()
+            }
+            fn decl_concrete(c: &ts_rs::Config) -> String {
+                Self::decl(c)
+            }
+        }
+    };
+}
+
 /// A row id from the UI. It travels as a JSON number (TypeScript `number`: ids stay far
 /// below 2^53), never as a `bigint`, which JSON cannot carry.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(transparent)]
 pub struct Id(pub i64);
 
-impl TS for Id {
-    type WithoutGenerics = Self;
-    type OptionInnerType = Self;
-    fn name(_: &ts_rs::Config) -> String {
-        "number".into()
-    }
-    fn inline(_: &ts_rs::Config) -> String {
-        "number".into()
-    }
-    fn decl(_: &ts_rs::Config) -> String {
-        "type Id = number;".into()
-    }
-    fn decl_concrete(c: &ts_rs::Config) -> String {
-        Self::decl(c)
-    }
-}
+ts_as!(Id, "number");
 
 /// A secret typed into the UI. It deserializes from a plain string but cannot be printed
 /// or serialized back, so it cannot leak into a log or an answer.
@@ -201,22 +208,7 @@ impl std::fmt::Debug for SecretInput {
     }
 }
 
-impl TS for SecretInput {
-    type WithoutGenerics = Self;
-    type OptionInnerType = Self;
-    fn name(_: &ts_rs::Config) -> String {
-        "string".into()
-    }
-    fn inline(_: &ts_rs::Config) -> String {
-        "string".into()
-    }
-    fn decl(_: &ts_rs::Config) -> String {
-        "type SecretInput = string;".into()
-    }
-    fn decl_concrete(c: &ts_rs::Config) -> String {
-        Self::decl(c)
-    }
-}
+ts_as!(SecretInput, "string");
 
 /// One command's TypeScript signature: name, arguments (`name: Type` pairs as the UI
 /// passes them, camelCase) and result type.

@@ -103,6 +103,24 @@ struct Session {
 pub const JOB_SYNC_FULL: &str = "sync.full";
 pub const JOB_SYNC_INCREMENTAL: &str = "sync.incremental";
 
+/// Runs one sync pass; a refused credential also raises the "reconnect" attention event,
+/// whichever front end or job asked for the pass.
+async fn run_sync(
+    syncer: &Syncer,
+    events: &Events,
+    kind: SyncKind,
+) -> Result<SyncReport, SyncError> {
+    let result = syncer.run(kind).await;
+    if let Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) = &result {
+        events.publish(EngineEvent::Attention {
+            attention: Attention::Reconnect {
+                reason: err.to_string(),
+            },
+        });
+    }
+    result
+}
+
 /// Sync passes of one store run one at a time: two concurrent passes would read the same
 /// pages twice and spend the API budget twice. The semaphore orders passes; it guards no
 /// data, so holding its permit across `.await` is its purpose.
@@ -121,14 +139,9 @@ fn sync_handler(
                 .acquire()
                 .await
                 .map_err(|_| JobError::retryable("the engine is shutting down"))?;
-            match syncer.run(kind).await {
+            match run_sync(&syncer, &events, kind).await {
                 Ok(_) => Ok(()),
                 Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
-                    events.publish(EngineEvent::Attention {
-                        attention: Attention::Reconnect {
-                            reason: err.to_string(),
-                        },
-                    });
                     Err(JobError::permanent(err.to_string()))
                 }
                 Err(SyncError::Shopify(err)) => Err(err.into()),
@@ -432,18 +445,7 @@ impl Engine {
     /// Runs a sync now. A refused credential raises a "reconnect" attention event.
     pub async fn sync(&self, kind: SyncKind) -> Result<SyncReport, EngineError> {
         let session = self.session()?;
-        match session.syncer.run(kind).await {
-            Ok(report) => Ok(report),
-            Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
-                self.events.publish(EngineEvent::Attention {
-                    attention: Attention::Reconnect {
-                        reason: err.to_string(),
-                    },
-                });
-                Err(err.into())
-            }
-            Err(err) => Err(err.into()),
-        }
+        Ok(run_sync(&session.syncer, &self.events, kind).await?)
     }
 
     /// Variants whose SKU or title starts with `query`.
