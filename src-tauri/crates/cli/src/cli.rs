@@ -35,6 +35,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "SHELFSYNC_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Where the daily log files go [default: `logs` in --data-dir, else the app's log
+    /// folder].
+    #[arg(long, global = true, env = "SHELFSYNC_LOG_DIR", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

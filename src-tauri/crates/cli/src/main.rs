@@ -10,7 +10,8 @@
 //! ID…]`, `inventory [QUERY] [--limit N]`, `disconnect`, `demo [--once]`, `daemon
 //! [--interval SECS]`. Every command takes `--json`, which prints one JSON value on stdout and
 //! nothing else (`daemon` and `demo` print one object per line while they run); logs go to
-//! stderr (`SHELFSYNC_LOG` takes an `EnvFilter` directive).
+//! stderr and to a daily rolling file in the app's log folder (`SHELFSYNC_LOG` takes an
+//! `EnvFilter` directive; see `logs`).
 //!
 //! # Exit codes
 //!
@@ -32,28 +33,32 @@
 //! - `SHELFSYNC_DATA_DIR` (or `--data-dir`): where the profile and cache live.
 //! - `SHELFSYNC_KEYCHAIN_NAMESPACE`: a separate keychain namespace, so tests and second
 //!   profiles never touch the real store's secrets.
+//! - `SHELFSYNC_LOG_DIR` (or `--log-dir`): where the log files go.
+//! - `SHELFSYNC_LOG`: the log level, as an `EnvFilter` directive.
 
 mod cli;
 mod commands;
 mod context;
 mod failure;
+mod logs;
 mod output;
 
 use clap::Parser;
 use cli::{Cli, Command};
 use context::Context;
 use failure::Failure;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
     // clap exits with 2 on a usage error and 0 for --help and --version.
     let cli = Cli::parse();
-    init_logs(&cli.command);
+    // Held to the end of `main`, so the file gets everything before the process exits.
+    let _logs = logs::init(&cli);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
+            tracing::info!(code = failure.code.exit_code(), "{}", failure.message);
             eprintln!("shelfsync: {}", failure.message);
             ExitCode::from(failure.code.exit_code())
         }
@@ -81,21 +86,4 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // A keychain or database call still on the blocking pool gets a moment to finish.
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
-}
-
-/// Logs go to stderr. One-shot commands only log errors, so a failure stays one clear line;
-/// the long-running ones also log warnings (retries, throttling).
-fn init_logs(command: &Command) {
-    use tracing_subscriber::EnvFilter;
-    let default = match command {
-        Command::Daemon(_) | Command::Demo(_) => "warn",
-        _ => "error",
-    };
-    let filter =
-        EnvFilter::try_from_env("SHELFSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -152,6 +152,40 @@ fn assert_not_in_files(dir: &Path, secret: &str) {
     }
 }
 
+/// Everything the CLI's log files under `dir` say (`logs` in the data folder when
+/// `--data-dir` is given), oldest file first.
+fn cli_logs(dir: &Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("logs"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("shelfsync-cli.") && n.ends_with(".log"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}
+
+/// The log has a finished Shopify request span with its operation, attempt and costs.
+fn assert_request_spans_logged(logs: &str) {
+    let line = logs
+        .lines()
+        .find(|l| l.contains("shopify.request{") && l.contains("actual_cost="))
+        .unwrap_or_else(|| panic!("no finished request span with its cost in the log:\n{logs}"));
+    assert!(line.contains("operation="), "{line}");
+    assert!(line.contains("attempt=1"), "{line}");
+    assert!(line.contains("requested_cost="), "{line}");
+    assert!(line.contains("latency_ms="), "{line}");
+}
+
 /// Enqueues a job, then has the next due job run out of retries, as the supervisor leaves
 /// one. Returns the failed job's id.
 fn add_failed_job(db: &mut Database, error: &str) -> i64 {
@@ -636,6 +670,10 @@ async fn demo_once_syncs_a_simulated_store_and_leaves_nothing_behind() {
     // And the real namespace is still empty: status sees no store.
     let out = user.run(&["status", "--json"]).await;
     assert_eq!(out.json()["connected"], false);
+
+    // What it did is in the log file (stderr stayed quiet), request by request.
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_request_spans_logged(&cli_logs(user.path()));
 }
 
 #[cfg(unix)]
@@ -736,6 +774,263 @@ async fn the_daemon_prints_what_needs_a_person_and_stops_on_sigterm() {
     let out = user.run(&["status", "--json"]).await;
     out.expect_code(5);
     assert!(out.json()["queue"]["failed"].as_u64().unwrap() >= 1);
+
+    // The day's log file tells the story: each request with its operation, attempt and
+    // cost, the sync jobs, the refused token; and never the token itself.
+    let logs = cli_logs(user.path());
+    assert_request_spans_logged(&logs);
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("job{") && l.contains("kind=sync.incremental")),
+        "no sync job span in the log:\n{logs}"
+    );
+    assert!(
+        logs.contains("Re-connect"),
+        "the refusal is logged:\n{logs}"
+    );
+    assert_not_in_files(user.path(), &token);
     user.run(&["disconnect"]).await.expect_code(0);
+    sim.stop().await;
+}
+
+/// A D-Bus session bus of the test's own, with nothing on it that the test did not start:
+/// no service is started on demand, so neither a Secret Service nor a keyring's unlock
+/// prompt appears unless the test puts it there (as on a server nobody is logged in to).
+struct PrivateBus {
+    daemon: std::process::Child,
+    address: String,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateBus {
+    fn start() -> Self {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dir.path().join("bus").display()
+            ),
+        )
+        .unwrap();
+        let mut daemon = std::process::Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .env_remove("DISPLAY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon (package dbus)");
+        let mut address = String::new();
+        std::io::BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        assert!(!address.is_empty(), "dbus-daemon printed no address");
+        Self {
+            daemon,
+            address,
+            dir,
+        }
+    }
+
+    /// GNOME Keyring's Secret Service on this bus, its login keyring created and unlocked.
+    fn start_keyring(&self) {
+        self.keyring_daemon(&["--unlock", "--components=secrets"]);
+    }
+
+    /// Unlocks the running keyring with the login password, as logging in again does.
+    fn unlock_keyrings(&self) {
+        self.keyring_daemon(&["--replace", "--unlock", "--components=secrets"]);
+    }
+
+    fn keyring_daemon(&self, args: &[&str]) {
+        use std::io::Write;
+        let home = self.dir.path().join("home");
+        let runtime = home.join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let mut keyring = std::process::Command::new("gnome-keyring-daemon")
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("HOME", &home)
+            .env_remove("DISPLAY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon (package gnome-keyring)");
+        keyring
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"shelfsync-test-keyring")
+            .unwrap();
+        assert!(keyring.wait().unwrap().success());
+        self.gdbus(&["wait", "--timeout", "10", "org.freedesktop.secrets"]);
+    }
+
+    /// Locks every keyring, as the desktop does when the screen locks or the owner logs out.
+    fn lock_keyrings(&self) {
+        let collections = self.gdbus(&[
+            "call",
+            "--dest",
+            "org.freedesktop.secrets",
+            "--object-path",
+            "/org/freedesktop/secrets",
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.freedesktop.Secret.Service",
+            "Collections",
+        ]);
+        // `(<[objectpath '/org/freedesktop/secrets/collection/login', …]>,)`
+        let paths: Vec<String> = collections
+            .split('\'')
+            .filter(|p| p.starts_with("/org/freedesktop/secrets/collection/"))
+            .map(|p| format!("'{p}'"))
+            .collect();
+        assert!(!paths.is_empty(), "no keyring to lock: {collections}");
+        self.gdbus(&[
+            "call",
+            "--dest",
+            "org.freedesktop.secrets",
+            "--object-path",
+            "/org/freedesktop/secrets",
+            "--method",
+            "org.freedesktop.Secret.Service.Lock",
+            &format!("[{}]", paths.join(", ")),
+        ]);
+    }
+
+    fn gdbus(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("gdbus")
+            .arg(args[0])
+            .args(["--address", &self.address])
+            .args(&args[1..])
+            .output()
+            .expect("run gdbus (package libglib2.0-bin)");
+        assert!(
+            out.status.success(),
+            "gdbus {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        // The keyring daemon exits with its bus.
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// A user whose commands talk to `bus` and nowhere else.
+fn user_on(bus: &PrivateBus, test: &str) -> User {
+    let mut user = User::new(test);
+    // Leaked once per test: the environment table holds `&'static str`s.
+    let address: &'static str = Box::leak(bus.address.clone().into_boxed_str());
+    user.env.push(("DBUS_SESSION_BUS_ADDRESS", address));
+    user
+}
+
+/// A bus is there but no Secret Service answers on it (a server, or a desktop without a
+/// keyring): every command that needs the secret exits 4 and says what to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs dbus-daemon: run through .ci/test"]
+async fn with_a_bus_but_no_secret_service_commands_exit_4_and_say_what_to_start() {
+    let sim = sim().await;
+    let bus = PrivateBus::start();
+    let user = user_on(&bus, "no-secret-service");
+    let token = sim.info.admin_token.clone().unwrap();
+    let out = user
+        .run_with_stdin(&["connect", &sim.info.base_url], Some(&token))
+        .await;
+    out.expect_code(4);
+    assert!(!user.path().join("profile.json").exists(), "nothing saved");
+
+    user.save_profile(&sim.info.base_url);
+    for args in [&["status"][..], &["sync"], &["daemon", "--interval", "1"]] {
+        let out = user.run(args).await;
+        out.expect_code(4);
+        let message = out.stderr.trim();
+        assert_eq!(message.lines().count(), 1, "{args:?}: one line: {message}");
+        assert!(message.contains(&sim.info.base_url), "{message}");
+        assert!(
+            message.contains("keychain is not available")
+                && message.contains("start your desktop's keyring service"),
+            "{args:?} says what to do: {message}"
+        );
+        assert!(!message.contains(&token), "{message}");
+    }
+    sim.stop().await;
+}
+
+/// The keyring holds the token but is locked and nobody is there to unlock it: every
+/// command that needs the secret exits 4, says the keychain is locked and to unlock it,
+/// and the daemon does not start; once unlocked, the same commands work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs GNOME Keyring: run through .ci/test"]
+async fn a_locked_keychain_exits_4_and_says_to_unlock_it() {
+    let sim = sim().await;
+    let bus = PrivateBus::start();
+    bus.start_keyring();
+    let user = user_on(&bus, "locked");
+    let token = sim.info.admin_token.clone().unwrap();
+    let address = sim.info.base_url.clone();
+    user.run_with_stdin(&["connect", &address], Some(&token))
+        .await
+        .expect_code(0);
+    user.run(&["sync", "--full"]).await.expect_code(0);
+
+    bus.lock_keyrings();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["sync"],
+        &["daemon", "--interval", "1"],
+    ] {
+        let out = user.run(args).await;
+        out.expect_code(4);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        let message = out.stderr.trim();
+        assert_eq!(message.lines().count(), 1, "{args:?}: one line: {message}");
+        assert!(message.contains(&address), "names the store: {message}");
+        assert!(message.contains("keychain is locked"), "{message}");
+        assert!(
+            message.contains("Unlock your keyring") && message.contains("try again"),
+            "{args:?} says what to do: {message}"
+        );
+        assert!(!message.contains(&token), "{message}");
+    }
+    // Reading the cache needs no secret, so it still works.
+    user.run(&["inventory", "--limit", "1"])
+        .await
+        .expect_code(0);
+
+    // The owner logs in again, which unlocks the keyring: the same commands work.
+    bus.unlock_keyrings();
+    user.run(&["status"]).await.expect_code(0);
+    user.run(&["sync"]).await.expect_code(0);
     sim.stop().await;
 }
