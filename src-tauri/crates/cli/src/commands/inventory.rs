@@ -51,12 +51,13 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> Result<(), Failure> {
         limit,
         offset,
     } = args;
+    let search = query.clone();
     let rows = tokio::task::spawn_blocking(move || {
         if !path.exists() {
             // Nothing synced yet.
             return Ok(Vec::new());
         }
-        Reader::open(&path)?.search_variants(&query, limit, offset)
+        Reader::open(&path)?.search_variants(&search, limit, offset)
     })
     .await
     .map_err(Failure::cache)?
@@ -66,9 +67,7 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> Result<(), Failure> {
         return output::json(&rows);
     }
     if rows.is_empty() {
-        return output::line(
-            "No variant matches. (An empty cache fills with `shelfsync sync --full`.)",
-        );
+        return output::line(&nothing_found(&query, offset));
     }
     let table: Vec<Vec<String>> = rows
         .iter()
@@ -81,4 +80,36 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> Result<(), Failure> {
         })
         .collect();
     output::line(&output::table(&["SKU", "TITLE", "AVAILABLE"], &table))
+}
+
+/// Why the list is empty, in words that say what to try next: an empty query finds every
+/// variant, so only an empty cache (or paging past its end) gives nothing.
+fn nothing_found(query: &str, offset: u32) -> String {
+    match (query.trim().is_empty(), offset) {
+        (true, 0) => "The local copy is empty: `shelfsync sync --full` fills it.".into(),
+        (true, offset) => format!("No more variants after the first {offset}."),
+        (false, 0) => format!(
+            "No variant's SKU, product title or variant title starts with \"{}\".",
+            query.trim()
+        ),
+        (false, offset) => format!(
+            "No more variants starting with \"{}\" after the first {offset}.",
+            query.trim()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nothing_found;
+
+    #[test]
+    fn an_empty_answer_says_whether_the_cache_or_the_query_is_the_reason() {
+        assert!(nothing_found("", 0).contains("sync --full"));
+        assert!(nothing_found("  ", 100).contains("after the first 100"));
+        let text = nothing_found("MUG", 0);
+        assert!(text.contains("starts with \"MUG\""), "{text}");
+        assert!(!text.contains("sync --full"), "{text}");
+        assert!(nothing_found("MUG", 50).contains("after the first 50"));
+    }
 }
