@@ -17,6 +17,16 @@
 //! that stops working (Shopify's links expire after 7 days; a long, interrupted download can
 //! outlive it) is handled by starting a new operation; a connection that drops mid-file is
 //! retried on the same link first. Upserts are idempotent, so re-reading rows is harmless.
+//!
+//! A sync killed while Shopify was still exporting leaves that export running. The next full
+//! sync lists the app's recent bulk query operations first: a running export of this same
+//! query is taken over (waited for and ingested), any other running query operation is
+//! canceled, so no second export is started and none is left behind.
+//!
+//! Writing: into a cache that has no catalogue yet (the first full sync) the batches are plain
+//! inserts, since there is nothing to compare with and a first sighting is not a change; over
+//! a filled cache they are the store's upserts, whose changes reach the audit log with their
+//! source. Both run in [`shelfsync_store::Database::write_bulk`] transactions.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -24,16 +34,17 @@ use std::time::{Duration, Instant};
 
 use shelfsync_shopify::ShopifyError;
 use shelfsync_shopify::operations::{
-    BulkOperationState, BulkOperationStatus, BulkOperationStatusVariables, BulkRunQuery,
-    BulkRunQueryVariables, FULL_SYNC_BULK_QUERY, FullSyncLine,
+    BulkOperationCancel, BulkOperationCancelVariables, BulkOperationState, BulkOperationStatus,
+    BulkOperationStatusVariables, BulkOperationsRecent, BulkRunQuery, BulkRunQueryVariables,
+    FULL_SYNC_BULK_QUERY, FullSyncLine, NoVariables,
 };
-use shelfsync_store::{Level, Product, Resource, ShopifyTime, Source, Variant};
+use shelfsync_store::{Level, Product, Resource, ShopifyTime, Source, Variant, WriteTx};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::cache::CacheError;
 use crate::events::SyncKind;
-use crate::sync::{SyncError, Syncer, gid, max_time, money, quantities, time};
+use crate::sync::{SyncError, Syncer, gid, max_time, money, quantities_of, time};
 
 /// How a full sync uses bulk operations.
 #[derive(Debug, Clone)]
@@ -104,9 +115,15 @@ impl From<CacheError> for IngestError {
 pub async fn full_sync(s: &Syncer) -> Result<BulkCounts, SyncError> {
     let settings = &s.bulk;
     let mut last = None;
-    for _ in 0..settings.max_operations.max(1) {
+    for attempt in 0..settings.max_operations.max(1) {
         let asked = Instant::now();
-        let id = start(s).await?;
+        // A sync that was killed may have left its export running: take it over rather than
+        // start a second one.
+        let adopted = if attempt == 0 { adopt(s).await? } else { None };
+        let id = match adopted {
+            Some(id) => id,
+            None => start(s).await?,
+        };
         let done = wait(s, &id).await?;
         let wait_ms = asked.elapsed().as_millis() as u64;
         let total = done.objects();
@@ -141,6 +158,52 @@ pub async fn full_sync(s: &Syncer) -> Result<BulkCounts, SyncError> {
         settings.max_operations,
         last.map(|e| format!(" (last: {e})")).unwrap_or_default()
     )))
+}
+
+/// Looks for bulk query operations still running from an earlier sync (one killed before its
+/// export finished, or an older build whose export is not this one). The newest running export
+/// of [`FULL_SYNC_BULK_QUERY`] is returned, to be waited for and ingested as if this sync had
+/// started it; every other running query operation is canceled, so none is left holding one
+/// of the app's slots or producing a file nobody reads.
+async fn adopt(s: &Syncer) -> Result<Option<String>, SyncError> {
+    let recent = s
+        .client
+        .execute::<BulkOperationsRecent>(&NoVariables {})
+        .await?
+        .bulk_operations
+        .nodes;
+    let mut adopted = None;
+    for op in recent.into_iter().filter(|op| op.is_running()) {
+        if adopted.is_none() && same_query(&op.query, FULL_SYNC_BULK_QUERY) {
+            tracing::info!(
+                "the catalogue export {} of an interrupted sync is still running; waiting for it",
+                op.id
+            );
+            adopted = Some(op.id);
+        } else {
+            cancel(s, &op.id).await?;
+        }
+    }
+    Ok(adopted)
+}
+
+/// Whether two GraphQL documents are the same text up to whitespace.
+fn same_query(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+async fn cancel(s: &Syncer, id: &str) -> Result<(), SyncError> {
+    let payload = s
+        .client
+        .execute::<BulkOperationCancel>(&BulkOperationCancelVariables { id: id.to_owned() })
+        .await?
+        .bulk_operation_cancel;
+    match payload.and_then(|p| p.user_errors.into_iter().next()) {
+        // It finished between the listing and the cancel: nothing left to stop.
+        Some(e) => tracing::info!("bulk operation {id} was not canceled: {}", e.message),
+        None => tracing::info!("canceled bulk operation {id}, left running by an earlier sync"),
+    }
+    Ok(())
 }
 
 async fn start(s: &Syncer) -> Result<String, SyncError> {
@@ -229,6 +292,19 @@ impl Batch {
     fn rows(&self) -> usize {
         self.variants.len() + self.levels.len()
     }
+
+    /// Writes the batch: plain inserts into a cache that had no catalogue when the ingest
+    /// began, upserts otherwise (changes then reach the audit log with their source).
+    fn save(&self, tx: &WriteTx<'_>, fresh: bool) -> shelfsync_store::Result<()> {
+        if fresh {
+            tx.insert_new_catalogue(&self.products, &self.variants, &self.levels, Source::Poll)?;
+        } else {
+            tx.upsert_products(&self.products, Source::Poll)?;
+            tx.upsert_variants(&self.variants, Source::Poll)?;
+            tx.upsert_levels(&self.levels, Source::Poll)?;
+        }
+        Ok(())
+    }
 }
 
 /// A level read before its variant (the item id is not known yet).
@@ -263,22 +339,27 @@ impl Join {
     }
 
     fn try_line(&mut self, bytes: &[u8]) -> Result<(), SyncError> {
-        let line: FullSyncLine = serde_json::from_slice(bytes)
+        let line: FullSyncLine<'_> = serde_json::from_slice(bytes)
             .map_err(|e| SyncError::Unexpected(format!("a line of the catalogue export: {e}")))?;
-        match line.parent_id.clone() {
-            Some(parent) => self.level(&parent, line),
-            None => self.variant(line),
+        match line.parent_id.as_deref() {
+            Some(parent) => self.level(parent, &line),
+            None => self.variant(&line),
         }
     }
 
-    fn level(&mut self, parent: &str, line: FullSyncLine) -> Result<(), SyncError> {
+    fn level(&mut self, parent: &str, line: &FullSyncLine<'_>) -> Result<(), SyncError> {
         let location = line
             .location
             .as_ref()
             .ok_or_else(|| SyncError::Unexpected("a stock line without a location".into()))?;
         let orphan = Orphan {
             location_id: gid(&location.id, "Location")?,
-            quantities: quantities(line.quantities.as_deref().unwrap_or_default()),
+            quantities: quantities_of(
+                line.quantities
+                    .iter()
+                    .flatten()
+                    .map(|q| (q.name.as_ref(), q.quantity)),
+            ),
             updated_at: line.updated_at.as_deref().map(time).transpose()?,
         };
         // The parent is the variant (the nearest connection node); an inventory item id is
@@ -312,20 +393,34 @@ impl Join {
         self.levels += 1;
     }
 
-    fn variant(&mut self, line: FullSyncLine) -> Result<(), SyncError> {
+    fn variant(&mut self, line: &FullSyncLine<'_>) -> Result<(), SyncError> {
         let missing = |what: &str| SyncError::Unexpected(format!("a variant line without {what}"));
         let p = line
             .product
             .as_ref()
             .ok_or_else(|| missing("its product"))?;
-        let product = Product {
-            id: gid(&p.id, "Product")?,
-            title: p.title.clone(),
-            handle: p.handle.clone(),
-            status: p.status.clone(),
-            vendor: p.vendor.clone().filter(|v| !v.is_empty()),
-            product_type: p.product_type.clone().filter(|v| !v.is_empty()),
-            updated_at: time(&p.updated_at)?,
+        let product_id = gid(&p.id, "Product")?;
+        // A product's fields repeat on each of its variants' lines; keep the first.
+        let product = if self.products.insert(product_id) {
+            Some(Product {
+                id: product_id,
+                title: p.title.clone().into_owned(),
+                handle: p.handle.clone().into_owned(),
+                status: p.status.clone().into_owned(),
+                vendor: p
+                    .vendor
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+                product_type: p
+                    .product_type
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+                updated_at: time(&p.updated_at)?,
+            })
+        } else {
+            None
         };
         let item = line
             .inventory_item
@@ -336,9 +431,13 @@ impl Join {
                 line.id.as_deref().ok_or_else(|| missing("an id"))?,
                 "ProductVariant",
             )?,
-            product_id: product.id,
-            title: line.title.clone().unwrap_or_default(),
-            sku: line.sku.clone().filter(|s| !s.is_empty()),
+            product_id,
+            title: line.title.as_deref().unwrap_or_default().to_owned(),
+            sku: line
+                .sku
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             price: money(line.price.as_deref().ok_or_else(|| missing("a price"))?)?,
             compare_at_price: line.compare_at_price.as_deref().map(money).transpose()?,
             inventory_item_id: gid(&item.id, "InventoryItem")?,
@@ -350,7 +449,7 @@ impl Join {
         };
         self.newest_variant =
             max_time(self.newest_variant.take(), Some(variant.updated_at.clone()));
-        if self.products.insert(product.id) {
+        if let Some(product) = product {
             self.batch.products.push(product);
         }
         self.items.insert(variant.id, variant.inventory_item_id);
@@ -380,6 +479,9 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
         Err(e) => return Err(IngestError::Other(e.into())),
     };
     let started = Instant::now();
+    // A cache without a catalogue (the first full sync) takes plain inserts: nothing to
+    // compare with, nothing to audit.
+    let fresh = s.cache.read(|r| Ok(r.counts()?.variants == 0)).await?;
     let mut join = Join::default();
     let mut in_flight: Option<JoinHandle<Result<(), CacheError>>> = None;
     let mut writer_wait = Duration::ZERO;
@@ -405,10 +507,8 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
             in_flight = Some(tokio::spawn(async move {
                 cache
                     .write(move |db| {
-                        let tx = db.write()?;
-                        tx.upsert_products(&batch.products, Source::Poll)?;
-                        tx.upsert_variants(&batch.variants, Source::Poll)?;
-                        tx.upsert_levels(&batch.levels, Source::Poll)?;
+                        let tx = db.write_bulk()?;
+                        batch.save(&tx, fresh)?;
                         tx.commit()
                     })
                     .await
@@ -444,10 +544,8 @@ async fn ingest(s: &Syncer, url: &str, total: u64) -> Result<BulkCounts, IngestE
     }
     s.cache
         .write(move |db| {
-            let tx = db.write()?;
-            tx.upsert_products(&batch.products, Source::Poll)?;
-            tx.upsert_variants(&batch.variants, Source::Poll)?;
-            tx.upsert_levels(&batch.levels, Source::Poll)?;
+            let tx = db.write_bulk()?;
+            batch.save(&tx, fresh)?;
             for (resource, to) in &watermarks {
                 tx.advance_watermark(*resource, to)?;
             }

@@ -355,9 +355,13 @@ fn catalogue_rows(node: &VariantNode) -> Result<(Product, Variant), SyncError> {
 }
 
 pub(crate) fn quantities(named: &[NamedQuantity]) -> Quantities {
+    quantities_of(named.iter().map(|n| (n.name.as_str(), n.quantity)))
+}
+
+pub(crate) fn quantities_of<'n>(named: impl IntoIterator<Item = (&'n str, i64)>) -> Quantities {
     let mut q = Quantities::default();
-    for n in named {
-        let slot = match n.name.as_str() {
+    for (name, quantity) in named {
+        let slot = match name {
             "available" => &mut q.available,
             "on_hand" => &mut q.on_hand,
             "committed" => &mut q.committed,
@@ -368,7 +372,7 @@ pub(crate) fn quantities(named: &[NamedQuantity]) -> Quantities {
             "quality_control" => &mut q.quality_control,
             _ => continue,
         };
-        *slot = Some(n.quantity);
+        *slot = Some(quantity);
     }
     q
 }

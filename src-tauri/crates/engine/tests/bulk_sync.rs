@@ -2,7 +2,7 @@
 //! the store field by field (including product fields and watermarks); a bulk operation that
 //! fails or is canceled surfaces as a clear error and leaves the watermarks alone; a download
 //! link that expires mid-way is handled by starting a new operation; the finish webhook's
-//! hook wakes the poll loop early.
+//! hook wakes the poll loop early; another bulk query left running by the app is canceled.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use common::assert_cache_equals_sim;
 use serde_json::json;
 use shelfsync_engine::{Cache, EngineEvent, Events, SyncError, SyncKind, Syncer};
 use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
-use shelfsync_store::{Reader, Resource};
+use shelfsync_store::{Reader, Resource, Source};
 use shopify_sim::{RunningSim, SimConfig};
 
 async fn setup(products: usize) -> (RunningSim, Syncer, tempfile::TempDir) {
@@ -221,4 +221,120 @@ async fn the_finish_hook_wakes_the_poll_loop() {
         .unwrap()
         .unwrap();
     assert_eq!(report.variants, 30);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_cancels_another_query_export_left_running() {
+    let (sim, syncer, dir) = setup(20).await;
+    sim.state.bulk.set_pace(Some(0.0));
+    // An export the app started for something else (an older Shelfsync, say) and never read.
+    let document = "mutation Run($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } userErrors { message } } }";
+    shopify_schema::validate(document).unwrap();
+    let other = "{ products { edges { node { id title } } } }";
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(&sim.info.graphql_url)
+        .header(
+            "X-Shopify-Access-Token",
+            sim.info.admin_token.clone().unwrap(),
+        )
+        .json(&json!({"query": document, "variables": {"q": other}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let foreign = reply["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{reply}"))
+        .to_owned();
+
+    let running = tokio::spawn({
+        let syncer = syncer.clone();
+        async move { syncer.run(SyncKind::Full).await }
+    });
+    while sim.state.bulk.all().len() < 2 {
+        assert!(!running.is_finished(), "the sync stopped early");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sim.state.bulk.set_pace(None);
+    let report = running.await.unwrap().unwrap();
+    assert_eq!(report.variants, 60);
+
+    let ops = sim.state.bulk.all();
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert_eq!(ops[0].gid(), foreign);
+    assert_eq!(ops[0].status, shopify_sim::bulk::Status::Canceled);
+    assert_eq!(ops[1].status, shopify_sim::bulk::Status::Completed);
+    assert_cache_equals_sim(&sim, &reader(&dir));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_over_a_filled_cache_audits_what_changed_and_removes_nothing() {
+    let (sim, syncer, dir) = setup(20).await;
+    syncer.run(SyncKind::Full).await.unwrap();
+    let r = reader(&dir);
+    assert!(
+        r.recent_audit(10).unwrap().is_empty(),
+        "a first sighting is not a change"
+    );
+    let before = r.counts().unwrap();
+
+    let (item, location, variant) = {
+        let store = sim.state.read_store();
+        let v = store.variants.values().nth(7).unwrap();
+        let location = *store.inventory_items[&v.inventory_item_id]
+            .levels
+            .keys()
+            .next()
+            .unwrap();
+        (v.inventory_item_id, location, v.id)
+    };
+    sim.state.clock.advance(Duration::from_secs(60));
+    let http = reqwest::Client::new();
+    for (path, body) in [
+        (
+            "inventory",
+            json!({"inventory_item_id": item, "location_id": location, "name": "available", "delta": -4}),
+        ),
+        (
+            "prices",
+            json!({"variant_id": variant, "price": "77.70", "compare_at_price": null}),
+        ),
+    ] {
+        let r = http
+            .post(format!("{}/_sim/{path}", sim.info.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    syncer.run(SyncKind::Full).await.unwrap();
+
+    assert_cache_equals_sim(&sim, &r);
+    assert_eq!(r.counts().unwrap(), before, "nothing added or removed");
+    let stock = r
+        .audit_for("inventory_level", &format!("{item}@{location}"))
+        .unwrap();
+    let available = stock
+        .iter()
+        .find(|e| e.field == "available")
+        .expect("the stock change is audited");
+    assert_eq!(available.source, Source::Poll);
+    let price = r.audit_for("variant", &variant.to_string()).unwrap();
+    assert!(
+        price.iter().any(|e| e.field == "price"
+            && e.after.as_deref() == Some("77.70")
+            && e.source == Source::Poll),
+        "{price:?}"
+    );
+    // Only the two changed rows reached the audit log.
+    let entities: std::collections::HashSet<_> = r
+        .recent_audit(100)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.entity, e.entity_id))
+        .collect();
+    assert_eq!(entities.len(), 2, "{entities:?}");
 }

@@ -4,7 +4,8 @@
 //! child_sync`), against a simulator that lives in the parent, so the kill takes down the
 //! syncing process and nothing else. After the kill the parent opens the same database —
 //! as the restarted app would — syncs again and compares the cache with the store field by
-//! field.
+//! field. A sync killed while Shopify is still running its export leaves that export behind;
+//! the restarted sync takes it over instead of starting a second one.
 
 mod common;
 
@@ -12,6 +13,7 @@ use serde_json::json;
 use shelfsync_engine::{Cache, Events, SyncKind, Syncer};
 use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
 use shelfsync_store::Reader;
+use shopify_sim::bulk::Status;
 use shopify_sim::{RunningSim, SimConfig};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -217,6 +219,75 @@ async fn an_incremental_sync_killed_midway_converges_after_restart() {
         .run(SyncKind::Incremental)
         .await
         .unwrap();
+    assert_cache_equals_sim(&sim, &db);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_killed_while_its_export_runs_takes_that_export_over_after_restart() {
+    let sim = shopify_sim::start(SimConfig {
+        products: 60,
+        variants_per_product: 3,
+        locations: 2,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    // The export makes no progress until the pace is lifted: it stays RUNNING.
+    sim.state.bulk.set_pace(Some(0.0));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let mut child = spawn_child(&sim, &db, "full");
+    let started = std::time::Instant::now();
+    while !sim
+        .state
+        .bulk
+        .all()
+        .iter()
+        .any(|op| op.status == Status::Running)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the child never started its export"
+        );
+        assert!(
+            !matches!(child.try_wait(), Ok(Some(_))),
+            "the child stopped before starting its export"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // The restarted app runs a full sync again.
+    let token = sim.info.admin_token.clone().unwrap();
+    let mut restarted = syncer(&sim.info.base_url, &token, Cache::open(&db).await.unwrap());
+    restarted.bulk.poll_first = Duration::from_millis(10);
+    restarted.bulk.poll_max = Duration::from_millis(50);
+    let client = restarted.client.clone();
+    let running = tokio::spawn(async move { restarted.run(SyncKind::Full).await });
+    // Shop, locations, the list of operations, then status polls: once it has polled twice it
+    // has decided between taking the export over and starting another.
+    while client.stats().requests < 5 {
+        assert!(!running.is_finished(), "the restarted sync stopped early");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        sim.state.bulk.all().len(),
+        1,
+        "the restarted sync started a second export"
+    );
+    sim.state.bulk.set_pace(None);
+    let report = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the restarted sync finishes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.variants, 180);
+
+    let ops = sim.state.bulk.all();
+    assert_eq!(ops.len(), 1, "one export in all: {ops:?}");
+    assert_eq!(ops[0].status, Status::Completed);
     assert_cache_equals_sim(&sim, &db);
     sim.stop().await;
 }

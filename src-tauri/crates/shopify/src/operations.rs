@@ -1,6 +1,8 @@
 //! Typed operations. Each is a `.graphql` file under `graphql/` (validated against the real
 //! 2026-07 schema by `tests/documents.rs`) plus the Rust types of its variables and data.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,8 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (InventorySet::NAME, InventorySet::DOCUMENT),
     (BulkRunQuery::NAME, BulkRunQuery::DOCUMENT),
     (BulkOperationStatus::NAME, BulkOperationStatus::DOCUMENT),
+    (BulkOperationsRecent::NAME, BulkOperationsRecent::DOCUMENT),
+    (BulkOperationCancel::NAME, BulkOperationCancel::DOCUMENT),
     (FULL_SYNC_BULK_NAME, FULL_SYNC_BULK_QUERY),
 ];
 
@@ -497,6 +501,73 @@ impl Operation for BulkOperationStatus {
     }
 }
 
+/// The app's 20 newest bulk query operations, newest first: a sync that starts finds the
+/// operations an earlier, interrupted one left running.
+pub struct BulkOperationsRecent;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationsRecentData {
+    pub bulk_operations: BulkOperationList,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BulkOperationList {
+    pub nodes: Vec<BulkOperationSummary>,
+}
+
+/// One operation and the query it runs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct BulkOperationSummary {
+    pub id: String,
+    pub status: String,
+    pub query: String,
+}
+
+impl BulkOperationSummary {
+    /// `CREATED` or `RUNNING`: it holds one of the app's bulk query slots and will produce a
+    /// file (`CANCELING` holds a slot too, but will not).
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "CREATED" | "RUNNING")
+    }
+}
+
+impl Operation for BulkOperationsRecent {
+    const NAME: &'static str = "BulkOperationsRecent";
+    const DOCUMENT: &'static str = document!("BulkOperationsRecent.graphql");
+    type Variables = NoVariables;
+    type Data = BulkOperationsRecentData;
+}
+
+/// Asks Shopify to stop a running bulk operation (it moves to `CANCELING`, then `CANCELED`).
+pub struct BulkOperationCancel;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkOperationCancelVariables {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationCancelData {
+    pub bulk_operation_cancel: Option<BulkOperationCancelPayload>,
+}
+
+/// `userErrors` are plain `UserError`s here (no `code`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationCancelPayload {
+    pub bulk_operation: Option<BulkOperationRef>,
+    pub user_errors: Vec<BulkUserError>,
+}
+
+impl Operation for BulkOperationCancel {
+    const NAME: &'static str = "BulkOperationCancel";
+    const DOCUMENT: &'static str = document!("BulkOperationCancel.graphql");
+    type Variables = BulkOperationCancelVariables;
+    type Data = BulkOperationCancelData;
+}
+
 pub const FULL_SYNC_BULK_NAME: &str = "FullSyncBulk";
 /// The inner query of a full sync: every variant with its product, inventory item and levels.
 /// Each result line is a variant, or (with `__parentId` = the variant) one of its levels.
@@ -504,41 +575,66 @@ pub const FULL_SYNC_BULK_QUERY: &str = document!("FullSyncBulk.graphql");
 
 /// One line of the full-sync JSONL: a variant (no `__parentId`) or a level (with it). Fields
 /// of the other kind are absent.
+///
+/// A full sync reads hundreds of thousands of lines, so text borrows from the line where it
+/// can: only strings with escapes (ids, whose `/` Shopify writes as `\/`) are copied.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FullSyncLine {
-    #[serde(rename = "__parentId")]
-    pub parent_id: Option<String>,
-    pub id: Option<String>,
-    pub sku: Option<String>,
-    pub title: Option<String>,
-    pub price: Option<String>,
-    pub compare_at_price: Option<String>,
-    pub updated_at: Option<String>,
-    pub product: Option<BulkProduct>,
-    pub inventory_item: Option<BulkItem>,
-    pub location: Option<BulkLocation>,
-    pub quantities: Option<Vec<NamedQuantity>>,
+pub struct FullSyncLine<'a> {
+    #[serde(rename = "__parentId", borrow)]
+    pub parent_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub sku: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub title: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub price: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub compare_at_price: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub updated_at: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub product: Option<BulkProduct<'a>>,
+    #[serde(borrow)]
+    pub inventory_item: Option<BulkItem<'a>>,
+    #[serde(borrow)]
+    pub location: Option<BulkItem<'a>>,
+    #[serde(borrow)]
+    pub quantities: Option<Vec<BulkQuantity<'a>>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BulkProduct {
-    pub id: String,
-    pub title: String,
-    pub handle: String,
-    pub status: String,
-    pub vendor: Option<String>,
-    pub product_type: Option<String>,
-    pub updated_at: String,
+pub struct BulkProduct<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub title: Cow<'a, str>,
+    #[serde(borrow)]
+    pub handle: Cow<'a, str>,
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
+    #[serde(borrow)]
+    pub vendor: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub product_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub updated_at: Cow<'a, str>,
 }
 
+/// An object of which the line selects only the id (inventory item, location).
 #[derive(Debug, Clone, Deserialize)]
-pub struct BulkItem {
-    pub id: String,
+pub struct BulkItem<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
 }
 
+/// A named quantity of a level line.
 #[derive(Debug, Clone, Deserialize)]
-pub struct BulkLocation {
-    pub id: String,
+pub struct BulkQuantity<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    pub quantity: i64,
 }

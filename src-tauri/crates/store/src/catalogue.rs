@@ -102,6 +102,25 @@ WHERE (excluded.updated_at_ms IS NULL OR inventory_levels.updated_at_ms IS NULL
        OR coalesce(excluded.quality_control, quality_control) IS NOT quality_control
        OR coalesce(excluded.updated_at_ms, updated_at_ms) IS NOT updated_at_ms)";
 
+const INSERT_PRODUCT: &str = "
+INSERT INTO products (id, title, handle, status, vendor, product_type,
+                      updated_at, updated_at_ms, source, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+ON CONFLICT DO NOTHING";
+
+const INSERT_VARIANT: &str = "
+INSERT INTO variants (id, product_id, title, sku, price, compare_at_price, inventory_item_id,
+                      updated_at, updated_at_ms, source, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT DO NOTHING";
+
+const INSERT_LEVEL: &str = "
+INSERT INTO inventory_levels (inventory_item_id, location_id,
+    available, on_hand, committed, incoming, reserved, damaged, safety_stock, quality_control,
+    updated_at, updated_at_ms, source, recorded_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+ON CONFLICT DO NOTHING";
+
 const UPSERT_ORDER: &str = "
 INSERT INTO orders (id, name, created_at, created_at_ms, updated_at, updated_at_ms, cancelled_at,
                     financial_status, fulfillment_status, currency_code, total_price,
@@ -233,6 +252,75 @@ impl WriteTx<'_> {
             ])?;
         }
         Ok(changed)
+    }
+
+    /// Saves a catalogue Shelfsync has not seen before (the first full sync into an empty
+    /// cache): plain inserts, without the comparisons the upserts make for every row. A row
+    /// that is already cached (written meanwhile by a webhook, so at least as new) is left as
+    /// it is. Nothing goes to the audit log: a first sighting is not a change. Products come
+    /// before their variants and variants before their levels, as with the upserts. Returns
+    /// how many rows were inserted.
+    pub fn insert_new_catalogue(
+        &self,
+        products: &[Product],
+        variants: &[Variant],
+        levels: &[Level],
+        source: Source,
+    ) -> Result<usize> {
+        let now = self.now_ms();
+        let mut inserted = 0;
+        let mut stmt = self.conn.prepare_cached(INSERT_PRODUCT)?;
+        for p in products {
+            inserted += stmt.execute(params![
+                p.id,
+                p.title,
+                p.handle,
+                p.status,
+                p.vendor,
+                p.product_type,
+                p.updated_at,
+                p.updated_at.millis(),
+                source,
+                now
+            ])?;
+        }
+        let mut stmt = self.conn.prepare_cached(INSERT_VARIANT)?;
+        for v in variants {
+            inserted += stmt.execute(params![
+                v.id,
+                v.product_id,
+                v.title,
+                v.sku,
+                v.price,
+                v.compare_at_price,
+                v.inventory_item_id,
+                v.updated_at,
+                v.updated_at.millis(),
+                source,
+                now
+            ])?;
+        }
+        let mut stmt = self.conn.prepare_cached(INSERT_LEVEL)?;
+        for l in levels {
+            let [a, oh, c, i, r, d, s, q] = l.quantities.as_array();
+            inserted += stmt.execute(params![
+                l.inventory_item_id,
+                l.location_id,
+                a,
+                oh,
+                c,
+                i,
+                r,
+                d,
+                s,
+                q,
+                l.updated_at,
+                ms(&l.updated_at),
+                source,
+                now
+            ])?;
+        }
+        Ok(inserted)
     }
 
     /// Saves orders with their line items (an order's lines are replaced as

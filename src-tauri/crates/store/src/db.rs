@@ -203,23 +203,41 @@ impl Database {
 
     /// [`Database::write`] with a choice of [`Durability`].
     pub fn write_with(&mut self, durability: Durability) -> Result<WriteTx<'_>> {
+        self.begin(durability == Durability::Full, false)
+    }
+
+    /// A write transaction for a bulk load of the catalogue (a full sync's batches).
+    ///
+    /// The same transaction as [`Database::write`], except that SQLite does not re-evaluate
+    /// the tables' `CHECK` constraints: the `source IN (…)` check is compiled to a small
+    /// temporary table that SQLite rebuilds for every row written, which costs a bulk load
+    /// close to half its time, and the values it guards come from [`crate::Source`], which
+    /// cannot hold anything else. Foreign keys, `NOT NULL` and `STRICT` types are still
+    /// enforced. Use it only with the catalogue upserts and inserts of [`WriteTx`].
+    pub fn write_bulk(&mut self) -> Result<WriteTx<'_>> {
+        self.begin(false, true)
+    }
+
+    fn begin(&mut self, durable: bool, unchecked: bool) -> Result<WriteTx<'_>> {
         let now = (self.clock)();
-        let durable = durability == Durability::Full;
         if durable {
             self.conn.execute_batch("PRAGMA synchronous = FULL")?;
         }
-        if let Err(err) = self.conn.execute_batch("BEGIN IMMEDIATE") {
-            if durable {
-                let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
-            }
-            return Err(err.into());
+        if unchecked {
+            self.conn
+                .execute_batch("PRAGMA ignore_check_constraints = ON")?;
         }
-        Ok(WriteTx {
+        let mut tx = WriteTx {
             conn: &self.conn,
             now,
             durable,
-            finished: false,
-        })
+            unchecked,
+            finished: true,
+        };
+        // On failure, dropping `tx` puts the connection's settings back.
+        tx.conn.execute_batch("BEGIN IMMEDIATE")?;
+        tx.finished = false;
+        Ok(tx)
     }
 }
 
@@ -229,6 +247,8 @@ pub struct WriteTx<'db> {
     pub(crate) conn: &'db Connection,
     pub(crate) now: Timestamp,
     durable: bool,
+    /// `CHECK` constraints are off until the transaction ends ([`Database::write_bulk`]).
+    unchecked: bool,
     finished: bool,
 }
 
@@ -275,6 +295,13 @@ impl WriteTx<'_> {
             // Cannot fail outside a transaction; if it somehow did, the
             // connection would merely stay at the safer FULL level.
             let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+        }
+        if std::mem::take(&mut self.unchecked) {
+            // Setting a flag cannot fail; it also expires statements compiled
+            // without the checks, so none is reused with them off.
+            let _ = self
+                .conn
+                .execute_batch("PRAGMA ignore_check_constraints = OFF");
         }
     }
 }
@@ -422,6 +449,59 @@ mod tests {
         db.write_with(Durability::Full).unwrap().rollback().unwrap();
         assert_eq!(pragma(&db.conn, "synchronous"), 1);
         assert_eq!(db.reader().unwrap().shop().unwrap().unwrap().name, "A");
+    }
+
+    #[test]
+    fn a_bulk_transaction_inserts_a_new_catalogue_and_checks_come_back_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Database::open(dir.path().join("shop.sqlite3")).unwrap();
+        let variants = catalogue(&mut db, 3);
+        let product = Product {
+            id: 2,
+            title: "Cap".into(),
+            handle: "cap".into(),
+            status: "ACTIVE".into(),
+            vendor: None,
+            product_type: None,
+            updated_at: at("2026-02-01T00:00:00Z"),
+        };
+        let new = Variant {
+            id: 9,
+            product_id: 2,
+            inventory_item_id: 10_009,
+            ..variants[0].clone()
+        };
+        // Variant 1 is cached already: its cached row stays as it is.
+        let again = Variant {
+            title: "Changed".into(),
+            ..variants[0].clone()
+        };
+        let level = Level {
+            inventory_item_id: 10_009,
+            location_id: 1,
+            quantities: Quantities {
+                available: Some(4),
+                ..Quantities::default()
+            },
+            updated_at: None,
+        };
+        let tx = db.write_bulk().unwrap();
+        let inserted = tx
+            .insert_new_catalogue(&[product], &[new, again], &[level], Source::Poll)
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(inserted, 3, "product, new variant, level");
+        let reader = db.reader().unwrap();
+        assert_eq!(reader.variant(1).unwrap().unwrap().title, "Size 1");
+        assert_eq!(reader.levels_for_variant(9).unwrap().len(), 1);
+        assert!(reader.recent_audit(10).unwrap().is_empty());
+
+        // After the bulk transaction, CHECK constraints hold again.
+        let tx = db.write().unwrap();
+        let refused = tx
+            .conn
+            .execute("UPDATE variants SET source = 'somewhere' WHERE id = 1", []);
+        assert!(refused.is_err(), "{refused:?}");
     }
 
     #[test]
