@@ -38,6 +38,20 @@ fn job_config() -> SupervisorConfig {
     config
 }
 
+/// The demo store's size. `SHELFSYNC_DEMO_PRODUCTS` sets how many products it has (each
+/// with 3 variants at 3 locations; default 2,000), so the app can be tried, and measured,
+/// with a store the size of a large real one: 16,667 products give 50,001 variants.
+fn demo_options() -> DemoOptions {
+    let mut options = DemoOptions::default();
+    if let Some(products) = std::env::var("SHELFSYNC_DEMO_PRODUCTS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        options.products = products.clamp(1, 200_000);
+    }
+    options
+}
+
 /// Notices of one kind closer together than this are shown as one summary.
 pub const NOTICE_WINDOW: Duration = Duration::from_secs(30);
 
@@ -142,7 +156,7 @@ impl AppState {
         );
         let tasks = CancellationToken::new();
         self.watch(&engine, &tasks);
-        let demo = DemoStore::start(&engine, DemoOptions::default()).await?;
+        let demo = DemoStore::start(&engine, demo_options()).await?;
         let previous_demo = self
             .demo_store
             .lock()

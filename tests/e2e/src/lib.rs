@@ -143,10 +143,20 @@ fn free_port() -> Result<u16> {
 impl DesktopSession {
     /// Starts the app for the test `name` with extra environment variables.
     pub async fn start(name: &str, env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_binary(name, &app_binary(), &[], env).await
+    }
+
+    /// Starts `app` (the Shelfsync binary, or another Tauri app such as the bare window the
+    /// measurement compares with) with command-line arguments and extra environment variables.
+    pub async fn start_binary(
+        name: &str,
+        app: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         if std::env::var_os("DISPLAY").is_none() {
             bail!("no DISPLAY: run the end-to-end tests through .ci/test (Xvfb)");
         }
-        let app = app_binary();
         if !app.exists() {
             bail!(
                 "app binary {} not found: build it with `cargo build -p shelfsync-desktop --features tauri/custom-protocol`",
@@ -177,7 +187,7 @@ impl DesktopSession {
 
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({
-                "webkitgtk:browserOptions": { "binary": app, "args": [] }
+                "webkitgtk:browserOptions": { "binary": app, "args": args }
             }))?;
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -204,6 +214,11 @@ impl DesktopSession {
         };
         session.wait_ready().await?;
         Ok(session)
+    }
+
+    /// The process id of this session's `WebKitWebDriver`; the app is its child.
+    pub fn driver_pid(&self) -> u32 {
+        self.driver.id()
     }
 
     async fn wait_ready(&self) -> Result<()> {
