@@ -145,6 +145,14 @@ async fn main() {
     println!("cache: {cached} variants");
     sim.stop().await;
 
+    // Small reads through the cache (what status displays and the inventory page do), beside
+    // the same reads on a read-only connection opened for each call.
+    let (pooled, fresh) = cache_reads_per_sec(&syncer.cache).await;
+    println!(
+        "cache reads (one variant by id): {pooled:.0} reads/s pooled, {fresh:.0} reads/s opening a reader per read; ratio {:.1}",
+        pooled / fresh
+    );
+
     let reads = paginated_reads(products).await;
 
     let ingest_goal = rate >= 100_000.0;
@@ -186,6 +194,42 @@ async fn main() {
             "not all met"
         }
     );
+}
+
+/// Reads per second through [`Cache::read`], and with a [`shelfsync_store::Reader`] opened for
+/// every read (how `Cache::read` used to work), alternating rounds so both see the same load.
+async fn cache_reads_per_sec(cache: &Cache) -> (f64, f64) {
+    const READS: i64 = 2_000;
+    let ids: Vec<i64> = cache
+        .read(|r| {
+            Ok(r.search_variants("", READS as u32, 0)?
+                .into_iter()
+                .map(|row| row.variant.id)
+                .collect())
+        })
+        .await
+        .expect("variant ids");
+    let (mut pooled, mut fresh) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..3 {
+        let t = Instant::now();
+        for &id in &ids {
+            cache.read(move |r| r.variant(id)).await.expect("read");
+        }
+        pooled += t.elapsed();
+        let t = Instant::now();
+        for &id in &ids {
+            let path = cache.path().to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                shelfsync_store::Reader::open(&path).and_then(|r| r.variant(id))
+            })
+            .await
+            .expect("task")
+            .expect("read");
+        }
+        fresh += t.elapsed();
+    }
+    let reads = 3.0 * ids.len() as f64;
+    (reads / pooled.as_secs_f64(), reads / fresh.as_secs_f64())
 }
 
 /// Steady-state throughput of paginated reads as a fraction of what the bucket allows.

@@ -3,16 +3,23 @@
 //! SQLite calls block, so every call runs on tokio's blocking pool. The single writer
 //! ([`Database`]) sits behind a `std::sync::Mutex` that is taken *inside* the blocking
 //! closure and released before the closure returns: no lock is ever held across an
-//! `.await`. Reads use a fresh [`Reader`] per call, which in WAL mode never waits behind a
-//! write, so the UI stays responsive during a long sync.
+//! `.await`. Reads use read-only [`Reader`] connections, which in WAL mode never wait behind a
+//! write, so the UI stays responsive during a long sync. Opening one costs more than a small
+//! query (the file is opened and the schema read), so a few are kept for reuse: a read takes
+//! one from the pool or opens one, and puts it back afterwards. Each statement still sees the
+//! last committed state: a reader idle in the pool holds no snapshot.
 
 use shelfsync_store::{Database, Reader};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Readers kept for reuse; more may be open at once, the rest are closed after use.
+const POOLED_READERS: usize = 4;
+
 #[derive(Clone)]
 pub struct Cache {
     db: Arc<Mutex<Database>>,
+    readers: Arc<Mutex<Vec<Reader>>>,
     path: PathBuf,
 }
 
@@ -40,6 +47,7 @@ impl Cache {
             .map_err(|e| CacheError::Task(e.to_string()))??;
         Ok(Self {
             db: Arc::new(Mutex::new(db)),
+            readers: Arc::new(Mutex::new(Vec::new())),
             path,
         })
     }
@@ -71,9 +79,19 @@ impl Cache {
         F: FnOnce(&Reader) -> shelfsync_store::Result<T> + Send + 'static,
     {
         let path = self.path.clone();
+        let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let reader = Reader::open(&path)?;
-            f(&reader)
+            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let reader = match pooled {
+                Some(reader) => reader,
+                None => Reader::open(&path)?,
+            };
+            let result = f(&reader);
+            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < POOLED_READERS {
+                pool.push(reader);
+            }
+            result
         })
         .await
         .map_err(|e| CacheError::Task(e.to_string()))?
