@@ -49,6 +49,14 @@ fn demo_options() -> DemoOptions {
     {
         options.products = products.clamp(1, 200_000);
     }
+    // `SHELFSYNC_DEMO_PLAN` gives the demo store another Shopify plan's API budget
+    // (`standard`: 2,000 points refilled at 100/s; default `plus`), to watch the rate-limit
+    // gauge with a small bucket, as the end-to-end test of the gauge does.
+    if let Ok(plan) = std::env::var("SHELFSYNC_DEMO_PLAN")
+        && !plan.trim().is_empty()
+    {
+        options.plan = plan.trim().to_string();
+    }
     options
 }
 
