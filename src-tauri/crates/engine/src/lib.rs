@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod intake;
 pub mod jobs;
 pub mod sync;
 
@@ -22,6 +23,7 @@ pub use engine::{
     AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
 };
 pub use events::{Attention, EngineEvent, Events, SyncKind};
+pub use intake::{IntakeConfig, IntakeError, IntakeEvent, IntakeEvents, IntakePath, IntakeStatus};
 pub use jobs::{
     JobContext, JobError, JobHandler, JobHandlers, JobRetryPolicy, Supervisor, SupervisorConfig,
 };
