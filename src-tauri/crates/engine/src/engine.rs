@@ -9,6 +9,8 @@
 use crate::cache::{Cache, CacheError};
 use crate::credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 use crate::events::{Attention, EngineEvent, Events, SyncKind};
+use crate::intake::run::RunningIntake;
+use crate::intake::{IntakeStats, JOB_WEBHOOK, Processor};
 use crate::jobs::{JobContext, JobError, JobHandler, JobHandlers, Supervisor, SupervisorConfig};
 use crate::sync::{SyncError, SyncReport, Syncer};
 use serde::{Deserialize, Serialize};
@@ -19,8 +21,6 @@ use shelfsync_shopify::{
 use shelfsync_store::{
     AuditEntry, CacheCounts, Enqueued, Job, JobCounts, NewJob, VariantRow, Watermark,
 };
-use crate::intake::run::RunningIntake;
-use crate::intake::{IntakeStats, JOB_WEBHOOK, Processor};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -252,7 +252,11 @@ impl Engine {
     }
 
     pub(crate) fn with_intake<T>(&self, f: impl FnOnce(Option<&RunningIntake>) -> T) -> T {
-        f(self.intake.lock().unwrap_or_else(|p| p.into_inner()).as_ref())
+        f(self
+            .intake
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref())
     }
 
     pub(crate) fn current_cache(&self) -> Option<Cache> {
@@ -548,7 +552,10 @@ impl Engine {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if self.current().is_none_or(|s| s.uninstalled.load(Ordering::SeqCst)) {
+            if self
+                .current()
+                .is_none_or(|s| s.uninstalled.load(Ordering::SeqCst))
+            {
                 continue;
             }
             if let Err(err) = self.request_sync(SyncKind::Incremental).await {

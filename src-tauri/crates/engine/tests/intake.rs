@@ -18,8 +18,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use shelfsync_engine::intake::subscriptions;
 use shelfsync_engine::intake::{
-    InboxWriter, IntakeEvent, IntakeStats, JOB_WEBHOOK, Listener, ListenerConfig, Processor,
-    TOPICS,
+    InboxWriter, IntakeEvent, IntakeStats, JOB_WEBHOOK, Listener, ListenerConfig, Processor, TOPICS,
 };
 use shelfsync_engine::{
     Attention, Cache, ConnectWith, Engine, EngineConfig, EngineError, EngineEvent, Events,
@@ -267,7 +266,10 @@ async fn a_merchant_stock_edit_reaches_the_cache_through_a_webhook() {
     c.engine.start_intake(c.intake_config()).await.unwrap();
     c.subscribed().await;
     let listed = get(&c.sim, "/_sim/webhooks").await;
-    assert_eq!(listed["subscriptions"].as_array().unwrap().len(), TOPICS.len());
+    assert_eq!(
+        listed["subscriptions"].as_array().unwrap().len(),
+        TOPICS.len()
+    );
 
     let (item, location, variant) = c.a_level(3);
     c.edit_stock(item, location, -3).await;
@@ -446,7 +448,11 @@ async fn an_event_answered_200_is_applied_after_a_restart() {
     let (item, location, variant) = {
         let store = sim.state.read_store();
         let v = store.variants.values().nth(2).unwrap();
-        let l = *store.inventory_items[&v.inventory_item_id].levels.keys().next().unwrap();
+        let l = *store.inventory_items[&v.inventory_item_id]
+            .levels
+            .keys()
+            .next()
+            .unwrap();
         (v.inventory_item_id, l, v.id)
     };
     post(
@@ -474,7 +480,11 @@ async fn an_event_answered_200_is_applied_after_a_restart() {
     listener.stop().await;
     {
         let reader = Reader::open(&path).unwrap();
-        assert_eq!(reader.inbox_counts().unwrap().unprocessed, 1, "stored, not applied");
+        assert_eq!(
+            reader.inbox_counts().unwrap().unprocessed,
+            1,
+            "stored, not applied"
+        );
         let before = reader.levels_for_variant(variant as i64).unwrap();
         assert_ne!(before[0].source, Source::Webhook);
     }
@@ -679,7 +689,10 @@ async fn bulk_operations_finish_wakes_a_waiting_full_sync() {
     assert!(report.variants > 0);
     let op = sim.state.bulk.all().pop().unwrap();
     let took = op.completed_at.unwrap() - op.created_at;
-    assert!(took >= 1000, "the export ran {took} ms: the sync had to wait");
+    assert!(
+        took >= 1000,
+        "the export ran {took} ms: the sync had to wait"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
     let reader = Reader::open(dir.path().join("store.db")).unwrap();
     let done = reader.jobs_in_state(JobState::Done, 10).unwrap();
@@ -702,10 +715,16 @@ async fn app_uninstalled_stops_syncing_and_tells_the_owner() {
     let status = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{}/webhooks", c.port))
         .header("X-Shopify-Topic", "app/uninstalled")
-        .header("X-Shopify-Hmac-Sha256", sign(&c.sim.info.client_secret, body))
+        .header(
+            "X-Shopify-Hmac-Sha256",
+            sign(&c.sim.info.client_secret, body),
+        )
         .header("X-Shopify-Shop-Domain", c.sim.info.shop_domain.as_str())
         .header("X-Shopify-API-Version", "2026-07")
-        .header("X-Shopify-Webhook-Id", "0b1e7c0e-59a4-4ad8-a1f5-4a2b2a9b8c01")
+        .header(
+            "X-Shopify-Webhook-Id",
+            "0b1e7c0e-59a4-4ad8-a1f5-4a2b2a9b8c01",
+        )
         .header("X-Shopify-Event-Id", "6f0d3c3e-1c1b-4c4e-9d7d-7c5e8e2f0a11")
         .body(body.to_vec())
         .send()
@@ -738,10 +757,16 @@ async fn app_uninstalled_stops_syncing_and_tells_the_owner() {
     let status = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{}/webhooks", c.port))
         .header("X-Shopify-Topic", "customers/create")
-        .header("X-Shopify-Hmac-Sha256", sign(&c.sim.info.client_secret, body))
+        .header(
+            "X-Shopify-Hmac-Sha256",
+            sign(&c.sim.info.client_secret, body),
+        )
         .header("X-Shopify-Shop-Domain", c.sim.info.shop_domain.as_str())
         .header("X-Shopify-API-Version", "2026-07")
-        .header("X-Shopify-Webhook-Id", "0b1e7c0e-59a4-4ad8-a1f5-4a2b2a9b8c02")
+        .header(
+            "X-Shopify-Webhook-Id",
+            "0b1e7c0e-59a4-4ad8-a1f5-4a2b2a9b8c02",
+        )
         .body(body.to_vec())
         .send()
         .await

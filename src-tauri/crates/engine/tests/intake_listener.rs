@@ -27,18 +27,35 @@ fn the_shared_vector_verifies_and_nothing_else_does() {
     let v = vector();
     let secret = Secret::new(v["secret"].as_str().unwrap());
     let expected = v["expected_x_shopify_hmac_sha256"].as_str().unwrap();
-    assert!(signature_matches(std::slice::from_ref(&secret), BODY, expected));
+    assert!(signature_matches(
+        std::slice::from_ref(&secret),
+        BODY,
+        expected
+    ));
     // One byte of the body changed ("available":10 -> 11).
     let text = std::str::from_utf8(BODY).unwrap();
     let changed = text.replace("\"available\":10", "\"available\":11");
     assert_ne!(changed.as_bytes(), BODY);
-    assert!(!signature_matches(std::slice::from_ref(&secret), changed.as_bytes(), expected));
+    assert!(!signature_matches(
+        std::slice::from_ref(&secret),
+        changed.as_bytes(),
+        expected
+    ));
     // The same JSON re-serialised with indentation.
-    let pretty = serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(BODY).unwrap()).unwrap();
-    assert!(!signature_matches(std::slice::from_ref(&secret), &pretty, expected));
+    let pretty =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(BODY).unwrap()).unwrap();
+    assert!(!signature_matches(
+        std::slice::from_ref(&secret),
+        &pretty,
+        expected
+    ));
     // A wrong secret; then the right one among several (a rotation).
     let wrong = Secret::new("shpss_not_the_app_secret");
-    assert!(!signature_matches(std::slice::from_ref(&wrong), BODY, expected));
+    assert!(!signature_matches(
+        std::slice::from_ref(&wrong),
+        BODY,
+        expected
+    ));
     assert!(signature_matches(&[wrong, secret], BODY, expected));
     // Not base64 at all.
     assert!(!signature_matches(&[Secret::new("x")], BODY, "%%%"));
@@ -108,7 +125,11 @@ impl Harness {
     }
 
     fn inbox_rows(&self) -> u64 {
-        Reader::open(&self.db).unwrap().inbox_counts().unwrap().total
+        Reader::open(&self.db)
+            .unwrap()
+            .inbox_counts()
+            .unwrap()
+            .total
     }
 }
 
@@ -128,7 +149,10 @@ fn signed_headers(v: &Value) -> Vec<(String, String)> {
 }
 
 fn refs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -147,8 +171,14 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
 
     // Refused before anything is stored.
     let text = std::str::from_utf8(BODY).unwrap();
-    let changed = text.replace("\"available\":10", "\"available\":11").into_bytes();
-    assert_eq!(h.send(&refs(&headers), changed).await, 401, "one byte changed");
+    let changed = text
+        .replace("\"available\":10", "\"available\":11")
+        .into_bytes();
+    assert_eq!(
+        h.send(&refs(&headers), changed).await,
+        401,
+        "one byte changed"
+    );
     let mut wrong = headers.clone();
     wrong.retain(|(k, _)| k != "X-Shopify-Hmac-Sha256");
     let forged = {
@@ -159,7 +189,11 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
         base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
     };
     wrong.push(("X-Shopify-Hmac-Sha256".into(), forged));
-    assert_eq!(h.send(&refs(&wrong), BODY.to_vec()).await, 401, "wrong secret");
+    assert_eq!(
+        h.send(&refs(&wrong), BODY.to_vec()).await,
+        401,
+        "wrong secret"
+    );
     for missing in [
         "X-Shopify-Webhook-Id",
         "X-Shopify-Topic",
@@ -167,17 +201,33 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
         "X-Shopify-Shop-Domain",
         "X-Shopify-API-Version",
     ] {
-        let without: Vec<_> = headers.iter().filter(|(k, _)| k != missing).cloned().collect();
-        assert_eq!(h.send(&refs(&without), BODY.to_vec()).await, 400, "{missing}");
+        let without: Vec<_> = headers
+            .iter()
+            .filter(|(k, _)| k != missing)
+            .cloned()
+            .collect();
+        assert_eq!(
+            h.send(&refs(&without), BODY.to_vec()).await,
+            400,
+            "{missing}"
+        );
     }
     let mut bad_time = headers.clone();
     bad_time.retain(|(k, _)| k != "X-Shopify-Triggered-At");
     bad_time.push(("X-Shopify-Triggered-At".into(), "yesterday".into()));
-    assert_eq!(h.send(&refs(&bad_time), BODY.to_vec()).await, 400, "triggered-at");
+    assert_eq!(
+        h.send(&refs(&bad_time), BODY.to_vec()).await,
+        400,
+        "triggered-at"
+    );
     let mut other_shop = headers.clone();
     other_shop.retain(|(k, _)| k != "X-Shopify-Shop-Domain");
     other_shop.push(("X-Shopify-Shop-Domain".into(), "other.myshopify.com".into()));
-    assert_eq!(h.send(&refs(&other_shop), BODY.to_vec()).await, 400, "another shop");
+    assert_eq!(
+        h.send(&refs(&other_shop), BODY.to_vec()).await,
+        400,
+        "another shop"
+    );
     assert_eq!(h.send(&refs(&headers), Vec::new()).await, 400, "empty body");
     // 10 MB: refused from its Content-Length.
     let big = vec![b' '; 10 << 20];
@@ -188,11 +238,22 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
     // The real thing: stored with its job, then a redelivery changes nothing.
     assert_eq!(h.send(&refs(&headers), BODY.to_vec()).await, 200);
     assert_eq!(h.inbox_rows(), 1, "committed before the 200");
-    assert_eq!(h.send(&refs(&headers), BODY.to_vec()).await, 200, "redelivery");
+    assert_eq!(
+        h.send(&refs(&headers), BODY.to_vec()).await,
+        200,
+        "redelivery"
+    );
     let mut retry_other_webhook_id = headers.clone();
     retry_other_webhook_id.retain(|(k, _)| k != "X-Shopify-Webhook-Id");
-    retry_other_webhook_id.push(("X-Shopify-Webhook-Id".into(), "5e0e8b9c-0000-4000-8000-000000000001".into()));
-    assert_eq!(h.send(&refs(&retry_other_webhook_id), BODY.to_vec()).await, 200, "duplicate");
+    retry_other_webhook_id.push((
+        "X-Shopify-Webhook-Id".into(),
+        "5e0e8b9c-0000-4000-8000-000000000001".into(),
+    ));
+    assert_eq!(
+        h.send(&refs(&retry_other_webhook_id), BODY.to_vec()).await,
+        200,
+        "duplicate"
+    );
     assert_eq!(h.inbox_rows(), 1);
 
     let reader = Reader::open(&h.db).unwrap();
@@ -201,7 +262,10 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
     let event = &stored[0].event;
     assert_eq!(event.body, BODY, "the raw body, byte for byte");
     assert_eq!(event.event_id, "a2533945-1f0c-4bd4-9d3d-e1a7a0bd5a11");
-    assert_eq!(event.webhook_id.as_deref(), Some("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"));
+    assert_eq!(
+        event.webhook_id.as_deref(),
+        Some("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043")
+    );
     assert_eq!(event.topic, "inventory_levels/update");
     assert_eq!(
         event.triggered_at.as_ref().map(|t| t.as_str()),

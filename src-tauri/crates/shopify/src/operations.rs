@@ -42,7 +42,10 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (FULL_SYNC_BULK_NAME, FULL_SYNC_BULK_QUERY),
     (InventoryLevelRead::NAME, InventoryLevelRead::DOCUMENT),
     (WebhookSubscriptions::NAME, WebhookSubscriptions::DOCUMENT),
-    (WebhookSubscriptionCreate::NAME, WebhookSubscriptionCreate::DOCUMENT),
+    (
+        WebhookSubscriptionCreate::NAME,
+        WebhookSubscriptionCreate::DOCUMENT,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]

@@ -53,7 +53,8 @@ impl WriteTx<'_> {
 
     /// The cached variant of inventory item `item` (one item belongs to one variant).
     pub fn variant_for_item(&self, item: i64) -> Result<Option<Variant>> {
-        let sql = format!("SELECT {VARIANT_COLUMNS} FROM variants v WHERE v.inventory_item_id = ?1");
+        let sql =
+            format!("SELECT {VARIANT_COLUMNS} FROM variants v WHERE v.inventory_item_id = ?1");
         Ok(self
             .conn
             .prepare_cached(&sql)?

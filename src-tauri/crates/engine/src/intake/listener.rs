@@ -138,7 +138,11 @@ fn refuse(shared: &Shared, refusal: Refusal) -> Response {
     shared
         .stats
         .record(IntakePath::Listener, Outcome::Refused(refusal));
-    tracing::warn!(status = refusal.status(), reason = refusal.reason(), "webhook refused");
+    tracing::warn!(
+        status = refusal.status(),
+        reason = refusal.reason(),
+        "webhook refused"
+    );
     let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, refusal.reason()).into_response()
 }
@@ -176,11 +180,15 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request<Body>) -> R
             StatusCode::OK.into_response()
         }
         Ok(Recorded::Duplicate(_)) => {
-            shared.stats.record(IntakePath::Listener, Outcome::Duplicate);
+            shared
+                .stats
+                .record(IntakePath::Listener, Outcome::Duplicate);
             StatusCode::OK.into_response()
         }
         Err(err) => {
-            shared.stats.record(IntakePath::Listener, Outcome::StoreFailed);
+            shared
+                .stats
+                .record(IntakePath::Listener, Outcome::StoreFailed);
             tracing::error!(error = %err, "a webhook could not be stored; Shopify will retry");
             (StatusCode::SERVICE_UNAVAILABLE, "not stored; retry later").into_response()
         }

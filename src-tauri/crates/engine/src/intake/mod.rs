@@ -267,7 +267,9 @@ pub enum IntakeError {
     NoSigningSecret,
     #[error("Shelfsync could not listen on 127.0.0.1:{port}: {detail}. Choose another port.")]
     Bind { port: u16, detail: String },
-    #[error("The tunnel address {url:?} is not an https:// address; Shopify only delivers to https.")]
+    #[error(
+        "The tunnel address {url:?} is not an https:// address; Shopify only delivers to https."
+    )]
     NotHttps { url: String },
 }
 

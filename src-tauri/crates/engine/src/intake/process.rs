@@ -31,8 +31,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shelfsync_shopify::operations::{InventoryLevelRead, InventoryLevelReadVariables};
 use shelfsync_store::{
-    Level, Money, NewJob, Product, Quantities, ShopifyTime, Source, StoredWebhook, Variant,
-    WriteTx,
+    Level, Money, NewJob, Product, Quantities, ShopifyTime, Source, StoredWebhook, Variant, WriteTx,
 };
 
 use crate::engine::JOB_SYNC_INCREMENTAL;
@@ -362,8 +361,14 @@ impl Processor {
                     tx.commit()?;
                     return Ok(Applied::Unchanged);
                 }
-                let changed =
-                    tx.upsert_variants(&[Variant { sku, updated_at, ..variant }], Source::Webhook)?;
+                let changed = tx.upsert_variants(
+                    &[Variant {
+                        sku,
+                        updated_at,
+                        ..variant
+                    }],
+                    Source::Webhook,
+                )?;
                 tx.commit()?;
                 Ok(if changed > 0 {
                     Applied::Updated

@@ -114,8 +114,7 @@ impl Engine {
 
     /// Intake's state: the listener, per-path counters, subscription health, the inbox.
     pub async fn intake_status(&self) -> Result<IntakeStatus, EngineError> {
-        let (listening_on, public_url, subscriptions) = self.with_intake(|running| match running
-        {
+        let (listening_on, public_url, subscriptions) = self.with_intake(|running| match running {
             Some(r) => (
                 Some(r.listener.local_addr().to_string()),
                 r.public_url.clone(),

@@ -124,7 +124,11 @@ pub async fn create(
     {
         return Ok(false);
     }
-    let messages: Vec<&str> = payload.user_errors.iter().map(|e| e.message.as_str()).collect();
+    let messages: Vec<&str> = payload
+        .user_errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect();
     Err(refused(messages.join("; ")))
 }
 

@@ -99,9 +99,21 @@ pub fn verify(
 ) -> Result<WebhookEvent, Refusal> {
     let signature = required(headers, HMAC, "the X-Shopify-Hmac-Sha256 header is missing")?;
     let topic = required(headers, TOPIC, "the X-Shopify-Topic header is missing")?;
-    let shop = required(headers, SHOP_DOMAIN, "the X-Shopify-Shop-Domain header is missing")?;
-    required(headers, API_VERSION, "the X-Shopify-API-Version header is missing")?;
-    let webhook_id = required(headers, WEBHOOK_ID, "the X-Shopify-Webhook-Id header is missing")?;
+    let shop = required(
+        headers,
+        SHOP_DOMAIN,
+        "the X-Shopify-Shop-Domain header is missing",
+    )?;
+    required(
+        headers,
+        API_VERSION,
+        "the X-Shopify-API-Version header is missing",
+    )?;
+    let webhook_id = required(
+        headers,
+        WEBHOOK_ID,
+        "the X-Shopify-Webhook-Id header is missing",
+    )?;
     if body.is_empty() {
         return Err(Refusal::Malformed("the body is empty"));
     }
