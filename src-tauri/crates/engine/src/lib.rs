@@ -3,6 +3,10 @@
 //!
 //! The desktop app and the `shelfsync` CLI are both thin front ends over this crate, so
 //! every behaviour a store owner relies on is testable headless, against the simulator.
+//!
+//! Store changes arrive two ways: polls ([`sync`], [`bulk_sync`]) and webhooks ([`intake`]),
+//! both through the durable work queue ([`jobs`]), so a failure in either lands in the same
+//! failed list and nothing acknowledged is lost in a crash.
 //! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
 
 pub mod bulk_sync;
