@@ -156,4 +156,25 @@ pub struct DaemonArgs {
     /// Seconds between incremental syncs.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub interval: u64,
+
+    /// Also receive the store's webhooks: listen on 127.0.0.1:PORT (0 picks a free port).
+    #[arg(long, value_name = "PORT", env = "SHELFSYNC_WEBHOOK_PORT")]
+    pub webhook_port: Option<u16>,
+
+    /// The public https:// address of your tunnel (ngrok, cloudflared) that forwards to the
+    /// webhook port. Shelfsync subscribes it to the store's events and re-creates the
+    /// subscriptions Shopify removes.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SHELFSYNC_WEBHOOK_URL",
+        requires = "webhook_port"
+    )]
+    pub webhook_url: Option<String>,
+
+    /// Read the key that signs webhooks from stdin: the app's API secret key (shpss_…), needed
+    /// when the store is connected with an admin token. Client-credentials connections use
+    /// their client secret from the keychain.
+    #[arg(long, requires = "webhook_port")]
+    pub webhook_secret_stdin: bool,
 }

@@ -63,7 +63,8 @@ fn deliveries(n: usize) -> Vec<Delivery> {
             .expect("json");
             let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
             mac.update(&body);
-            let hmac = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            let hmac =
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
             Delivery {
                 body,
                 headers: vec![
@@ -71,9 +72,18 @@ fn deliveries(n: usize) -> Vec<Delivery> {
                     ("X-Shopify-Hmac-Sha256", hmac),
                     ("X-Shopify-Shop-Domain", "bench.myshopify.com".into()),
                     ("X-Shopify-API-Version", "2026-07".into()),
-                    ("X-Shopify-Webhook-Id", format!("00000000-0000-4000-8000-{i:012}")),
-                    ("X-Shopify-Event-Id", format!("11111111-0000-4000-8000-{i:012}")),
-                    ("X-Shopify-Triggered-At", "2026-11-24T12:00:00.912552336Z".into()),
+                    (
+                        "X-Shopify-Webhook-Id",
+                        format!("00000000-0000-4000-8000-{i:012}"),
+                    ),
+                    (
+                        "X-Shopify-Event-Id",
+                        format!("11111111-0000-4000-8000-{i:012}"),
+                    ),
+                    (
+                        "X-Shopify-Triggered-At",
+                        "2026-11-24T12:00:00.912552336Z".into(),
+                    ),
                 ],
             }
         })
@@ -172,7 +182,9 @@ async fn main() {
     );
 
     // 1. Shelfsync's listener: grouped durable commits.
-    let cache = Cache::open(dir.path().join("listener.db")).await.expect("cache");
+    let cache = Cache::open(dir.path().join("listener.db"))
+        .await
+        .expect("cache");
     let inbox = InboxWriter::start(cache.clone(), Arc::new(|| {}));
     let listener = Listener::start(
         ListenerConfig {
@@ -189,19 +201,19 @@ async fn main() {
     let url = format!("http://{}/webhooks", listener.local_addr());
     let grouped = load(&url, all.clone(), concurrency).await;
     listener.stop().await;
-    let stored = cache
-        .read(|r| r.inbox_counts())
-        .await
-        .expect("count")
-        .total;
+    let stored = cache.read(|r| r.inbox_counts()).await.expect("count").total;
     assert_eq!(stored as usize, events, "every event stored once");
 
     // 2. The minimal one-commit-per-event listener, same load.
-    let cache = Cache::open(dir.path().join("baseline.db")).await.expect("cache");
+    let cache = Cache::open(dir.path().join("baseline.db"))
+        .await
+        .expect("cache");
     let app = axum::Router::new()
         .fallback(axum::routing::post(one_commit_per_event))
         .with_state(cache.clone());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/webhooks", socket.local_addr().expect("addr"));
     let server = tokio::spawn(async move { axum::serve(socket, app).await });
     let single = load(&url, all.clone(), concurrency).await;

@@ -12,6 +12,11 @@
 //! grace period to finish, and whatever is cut short goes back to the queue (jobs are safe to
 //! run again, and a watermark only moves with the data it covers).
 //!
+//! With `--webhook-port` it also receives the store's webhooks on 127.0.0.1 (behind the
+//! owner's tunnel, whose public address `--webhook-url` gives): each one is committed to the
+//! inbox before it is acknowledged and applied through the same queue. A subscription that
+//! Shopify removed and the daemon re-created is reported on stdout.
+//!
 //! While the daemon runs it holds the store's database, so the hints it prints say to stop
 //! it before `shelfsync connect` or `shelfsync jobs retry`.
 
@@ -20,7 +25,9 @@ use crate::context::Context;
 use crate::failure::Failure;
 use crate::output;
 use serde_json::json;
-use shelfsync_engine::{Attention, EngineEvent, SyncKind};
+use shelfsync_engine::{
+    Attention, EngineEvent, IntakeConfig, IntakeError, IntakeEvent, Secret, SyncKind,
+};
 use shelfsync_store::JobState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,15 +37,52 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::oneshot;
 
 pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
+    if let Some(url) = &args.webhook_url
+        && !url.starts_with("https://")
+    {
+        return Err(Failure::usage(format!(
+            "--webhook-url {url:?} is not an https:// address; Shopify only delivers to https. \
+             Give your tunnel's public address."
+        )));
+    }
+    let signing_secrets = if args.webhook_secret_stdin {
+        vec![
+            tokio::task::spawn_blocking(read_signing_secret)
+                .await
+                .map_err(|e| Failure::local(e.to_string()))??,
+        ]
+    } else {
+        Vec::new()
+    };
     let engine = ctx.daemon_engine();
     // Subscribed before the session starts, so not even the first job's events are missed.
     let events = engine.events().subscribe();
+    let intake_events = engine.intake_events().subscribe();
     let profile = engine.resume().await?;
     let address = profile.address.clone();
     eprintln!(
         "Shelfsync daemon for {} ({}): an incremental sync every {} s. Ctrl-C to stop.",
         profile.name, profile.address, args.interval
     );
+    if let Some(port) = args.webhook_port {
+        let addr = engine
+            .start_intake(IntakeConfig {
+                port,
+                public_url: args.webhook_url.clone(),
+                signing_secrets,
+                ..IntakeConfig::default()
+            })
+            .await
+            .map_err(|e| intake_failure(e, &address))?;
+        match &args.webhook_url {
+            Some(url) => eprintln!("Receiving webhooks on http://{addr} (public address {url})."),
+            None => eprintln!(
+                "Receiving webhooks on http://{addr}; subscriptions are left as they are (no \
+                 --webhook-url)."
+            ),
+        }
+        tokio::spawn(watch_intake(intake_events, ctx.json));
+    }
 
     let reconnect_needed = Arc::new(AtomicBool::new(false));
     let (stop_watching, stopped) = oneshot::channel();
@@ -76,6 +120,61 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
     let _ = watcher.await;
     eprintln!("Shelfsync daemon stopped.");
     Ok(())
+}
+
+/// The signing key from stdin, one line.
+fn read_signing_secret() -> Result<Secret, Failure> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Failure::usage(format!("could not read the signing secret from stdin: {e}"))
+    })?;
+    let secret = line.trim();
+    if secret.is_empty() {
+        return Err(Failure::usage(
+            "--webhook-secret-stdin: no secret on stdin. Pipe the app's API secret key.",
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+fn intake_failure(err: IntakeError, address: &str) -> Failure {
+    match err {
+        IntakeError::Engine(err) => Failure::engine(err, Some(address)),
+        IntakeError::NoSigningSecret => Failure::usage(format!(
+            "{} Pipe it with --webhook-secret-stdin.",
+            IntakeError::NoSigningSecret
+        )),
+        other => Failure::usage(other.to_string()),
+    }
+}
+
+/// Prints what a person should hear about webhook intake: subscriptions lost and restored.
+async fn watch_intake(mut events: Receiver<IntakeEvent>, json: bool) {
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        let text = match &event {
+            IntakeEvent::SubscriptionLost { topic, uri } => format!(
+                "Webhooks: Shopify removed the {topic} subscription for {uri} (deliveries \
+                 failed); creating it again."
+            ),
+            IntakeEvent::SubscriptionRestored { topic, .. } => {
+                format!("Webhooks: the {topic} subscription is back; a sync reads what was missed.")
+            }
+            _ => continue,
+        };
+        let printed = if json {
+            output::json_line(&json!({ "intake": event, "message": text }))
+        } else {
+            output::line(&text)
+        };
+        if let Err(failure) = printed {
+            eprintln!("shelfsync: {}", failure.message);
+        }
+    }
 }
 
 /// What the event watcher needs.
