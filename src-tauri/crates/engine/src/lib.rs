@@ -12,7 +12,9 @@ pub mod credentials;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod intake;
 pub mod jobs;
+pub mod relay;
 pub mod sync;
 
 pub use bulk_sync::{BulkCounts, BulkSettings};
@@ -22,10 +24,15 @@ pub use engine::{
     AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
 };
 pub use events::{Attention, EngineEvent, Events, SyncKind};
+pub use intake::{Intake, IntakePath, PathCounts};
 pub use jobs::{
     JobContext, JobError, JobHandler, JobHandlers, JobRetryPolicy, Supervisor, SupervisorConfig,
 };
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
+pub use relay::{
+    Relay, RelayCredentials, RelayError, RelaySettings, RelayState,
+    RetrySchedule as RelayRetrySchedule,
+};
 pub use shelfsync_shopify::Secret;
 pub use sync::{SyncError, SyncReport, Syncer};
 
