@@ -754,3 +754,58 @@ async fn a_redelivered_event_is_a_duplicate_no_op() {
     assert_eq!(depth(&moto, &queue.queue_url).await, 0);
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs moto: run through .ci/test"]
+async fn duplicated_and_reordered_eventbridge_deliveries_are_stored_once_each() {
+    let moto = Moto::start();
+    let queue = moto.set_up_relay("shop-events", 30, 5, &[TOPIC]);
+    let sim = sim_delivering_to(&moto).await;
+    let faults = reqwest::Client::new()
+        .post(format!("{}/_sim/faults", sim.info.base_url))
+        .json(
+            &json!({ "webhook_duplicate_rate": 1.0, "webhook_reorder_rate": 0.5,
+            "webhook_reorder_seconds": 1 }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
+    subscribe(&sim, &arn(&sim)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
+    let intake = Intake::new(cache.clone());
+    let relay = Relay::new(
+        settings(&moto, &queue),
+        &credentials(),
+        intake.clone(),
+        Events::new(),
+    )
+    .unwrap();
+    let running = run(&relay);
+    for n in 0..6 {
+        edit_stock(&sim, n).await;
+    }
+    // Every event twice: twelve PutEvents, each with its own Webhook-Id and a shared Event-Id.
+    let delivered = wait_delivered(&sim, 12).await;
+    let started = Instant::now();
+    while intake.path_counts(IntakePath::Relay).duplicates < 6 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            intake.counts()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop().await;
+    let rows = inbox(&cache);
+    let sent: BTreeSet<&str> = delivered
+        .iter()
+        .map(|d| d["event_id"].as_str().unwrap())
+        .collect();
+    let stored: BTreeSet<&str> = rows.iter().map(|r| r.event.event_id.as_str()).collect();
+    assert_eq!((rows.len(), sent.len()), (6, 6));
+    assert_eq!(stored, sent);
+    assert_eq!(intake.path_counts(IntakePath::Relay).events, 6);
+    sim.stop().await;
+}
