@@ -296,6 +296,21 @@ impl From<EngineEvent> for UiEvent {
                     message: reason,
                 },
             },
+            EngineEvent::Relay { relay } => match relay {
+                shelfsync_engine::RelayState::Unreachable {
+                    error, retry_in_ms, ..
+                } => UiEvent::Attention {
+                    title: "The cloud relay is unreachable".into(),
+                    message: format!(
+                        "{error} Shelfsync tries again in {} s; events wait in the queue meanwhile.",
+                        retry_in_ms.div_ceil(1000)
+                    ),
+                },
+                shelfsync_engine::RelayState::Reachable => UiEvent::Attention {
+                    title: "The cloud relay is reachable again".into(),
+                    message: "Events held in the queue are being read.".into(),
+                },
+            },
         }
     }
 }

@@ -187,6 +187,13 @@ async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
             "--webhook-url",
             "http://127.0.0.1:9",
         ],
+        &["daemon", "--relay-keys-stdin"],
+        &["daemon", "--relay-region", "us-east-2"],
+        &[
+            "daemon",
+            "--relay-queue-url",
+            "http://127.0.0.1:9/123456789012/shop-events",
+        ],
         &["sync", "--fast"],
     ] {
         let out = user.run(args).await;
@@ -194,6 +201,16 @@ async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
         assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
         assert!(!out.stderr.is_empty(), "{args:?} said nothing");
     }
+
+    // A queue address that does not name its region: said before anything starts.
+    let out = user
+        .run(&[
+            "daemon",
+            "--relay-queue-url",
+            "http://127.0.0.1:9/123456789012/shop-events",
+        ])
+        .await;
+    assert!(out.stderr.contains("--relay-region"), "{}", out.stderr);
 
     // Shopify delivers only to https: said before anything starts.
     let out = user

@@ -23,6 +23,10 @@ pub enum SecretKind {
     ClientSecret,
     AdminToken,
     AccessToken,
+    /// The AWS access key id the cloud relay reads its SQS queue with.
+    RelayAccessKeyId,
+    /// Its secret access key.
+    RelaySecretAccessKey,
 }
 
 impl SecretKind {
@@ -31,6 +35,8 @@ impl SecretKind {
             SecretKind::ClientSecret => "client-secret",
             SecretKind::AdminToken => "admin-token",
             SecretKind::AccessToken => "access-token",
+            SecretKind::RelayAccessKeyId => "relay-access-key-id",
+            SecretKind::RelaySecretAccessKey => "relay-secret-access-key",
         }
     }
 
@@ -39,6 +45,8 @@ impl SecretKind {
             SecretKind::ClientSecret => "client secret",
             SecretKind::AdminToken => "admin token",
             SecretKind::AccessToken => "access token",
+            SecretKind::RelayAccessKeyId => "relay access key id",
+            SecretKind::RelaySecretAccessKey => "relay secret access key",
         }
     }
 }
@@ -218,6 +226,8 @@ impl Keychain {
             SecretKind::ClientSecret,
             SecretKind::AdminToken,
             SecretKind::AccessToken,
+            SecretKind::RelayAccessKeyId,
+            SecretKind::RelaySecretAccessKey,
         ] {
             self.delete(store, kind).await?;
         }

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod events;
 pub mod intake;
 pub mod jobs;
+pub mod relay;
 pub mod sync;
 
 pub use bulk_sync::{BulkCounts, BulkSettings};
@@ -27,9 +28,16 @@ pub use engine::{
     AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
 };
 pub use events::{Attention, EngineEvent, Events, SyncKind};
-pub use intake::{IntakeConfig, IntakeError, IntakeEvent, IntakeEvents, IntakePath, IntakeStatus};
+pub use intake::{
+    IntakeConfig, IntakeError, IntakeEvent, IntakeEvents, IntakePath, IntakeStats, IntakeStatus,
+    RelayStatus,
+};
 pub use jobs::{
     JobContext, JobError, JobHandler, JobHandlers, JobRetryPolicy, Supervisor, SupervisorConfig,
+};
+pub use relay::{
+    Relay, RelayCredentials, RelayError, RelayHealth, RelaySettings, RelayState,
+    RetrySchedule as RelayRetrySchedule,
 };
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
 pub use shelfsync_shopify::Secret;

@@ -248,7 +248,12 @@ async fn connected_to(sim: RunningSim) -> Connected {
         port,
         public_url,
     };
-    let addr = c.engine.start_intake(c.intake_config()).await.unwrap();
+    let addr = c
+        .engine
+        .start_intake(c.intake_config())
+        .await
+        .unwrap()
+        .expect("the listener runs");
     assert_eq!(addr.port(), port);
     assert!(addr.ip().is_loopback());
     c.subscribed().await;

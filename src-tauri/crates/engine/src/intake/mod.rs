@@ -29,6 +29,13 @@
 //! give in [`IntakeConfig::signing_secrets`]. After a rotation Shopify may sign with the old
 //! secret for up to an hour, so several keys can be given; any of them verifies.
 //!
+//! The cloud relay ([`crate::relay`]: Shopify → EventBridge → SQS, for owners without a
+//! tunnel, and to hold events while the laptop sleeps) is the other way in. It commits
+//! through the same [`InboxWriter`] and counts in the same [`IntakeStats`] under
+//! [`IntakePath::Relay`], so a relayed event is applied exactly like a delivered one, and an
+//! event arriving both ways is stored and applied once. [`crate::Engine::start_intake`] runs
+//! either path, or both.
+//!
 //! Everything a person should hear about (counts per intake path, last event time,
 //! subscriptions lost and restored) is published on [`IntakeEvents`], separate from
 //! [`crate::EngineEvent`] so front ends that do not show intake yet keep working unchanged.
@@ -46,6 +53,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use shelfsync_shopify::Secret;
+
+use crate::relay::{RelayHealth, RelaySettings};
 use tokio::sync::broadcast;
 
 pub use inbox::InboxWriter;
@@ -236,6 +245,16 @@ pub struct IntakeConfig {
     pub max_body_bytes: usize,
     /// How often the subscriptions are listed and lost ones created again.
     pub check_subscriptions_every: Duration,
+    /// Whether to run the loopback listener. Off for an owner who uses the relay alone.
+    pub listen: bool,
+    /// The cloud relay's SQS queue (URL, region, another endpoint, long-poll wait). With it
+    /// the engine consumes the queue, reading the AWS key from the keychain
+    /// ([`crate::RelayCredentials::load`]).
+    pub relay: Option<RelaySettings>,
+    /// The owner's EventBridge partner event source (`arn:aws:events:…`). With it (and a
+    /// relay), the engine registers and keeps alive the subscriptions of [`TOPICS`] for that
+    /// address, as it does for the tunnel's URL.
+    pub relay_event_source: Option<String>,
 }
 
 /// 1 MiB: Shopify's bodies are a few kilobytes (an order with many lines stays far below),
@@ -250,6 +269,9 @@ impl Default for IntakeConfig {
             signing_secrets: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             check_subscriptions_every: Duration::from_secs(15 * 60),
+            listen: true,
+            relay: None,
+            relay_event_source: None,
         }
     }
 }
@@ -271,6 +293,32 @@ pub enum IntakeError {
         "The tunnel address {url:?} is not an https:// address; Shopify only delivers to https."
     )]
     NotHttps { url: String },
+    #[error("Webhook intake needs the listener, the cloud relay, or both; neither is configured.")]
+    NothingToRun,
+    #[error("A tunnel address needs the listener; it is turned off.")]
+    TunnelWithoutListener,
+    #[error(
+        "The relay's AWS access key is not in the keychain ({detail}). Store the access key id \
+         and secret access key first."
+    )]
+    NoRelayCredentials { detail: String },
+    #[error(
+        "The EventBridge address {arn:?} is not an arn:aws:events: address of a partner event \
+         source."
+    )]
+    NotAnEventSource { arn: String },
+    #[error(transparent)]
+    Relay(#[from] crate::relay::RelayError),
+}
+
+/// The relay as the engine reports it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayStatus {
+    pub queue_url: String,
+    pub region: String,
+    #[serde(flatten)]
+    pub health: RelayHealth,
 }
 
 /// What the engine reports about intake in its status.
@@ -280,6 +328,8 @@ pub struct IntakeStatus {
     /// The listener's bound address, while it runs.
     pub listening_on: Option<String>,
     pub public_url: Option<String>,
+    /// The cloud relay, while it runs.
+    pub relay: Option<RelayStatus>,
     pub paths: Vec<PathStats>,
     pub subscriptions: Vec<SubscriptionHealth>,
     pub inbox: Option<shelfsync_store::InboxCounts>,
