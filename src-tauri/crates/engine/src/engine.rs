@@ -195,17 +195,23 @@ impl std::fmt::Debug for Engine {
 }
 
 const PROFILE_FILE: &str = "profile.json";
+/// The webhook subscriptions intake has seen, so a removal is noticed across restarts.
+const KNOWN_SUBSCRIPTIONS_FILE: &str = "webhook-subscriptions.json";
 
 impl Engine {
-    /// An engine over `config.data_dir`; no network and no keychain access yet.
+    /// An engine over `config.data_dir`; no network and no keychain access yet (it reads the
+    /// small list of webhook subscriptions it has seen, if there is one).
     pub fn new(config: EngineConfig) -> Self {
+        let known_subscriptions = crate::intake::KnownSubscriptions::persistent(
+            config.data_dir.join(KNOWN_SUBSCRIPTIONS_FILE),
+        );
         Self {
             config,
             jobs_config: SupervisorConfig::default(),
             events: Events::new(),
             session: RwLock::new(None),
             intake_stats: IntakeStats::default(),
-            known_subscriptions: Default::default(),
+            known_subscriptions,
             intake: Mutex::new(None),
         }
     }

@@ -536,8 +536,7 @@ async fn open_when_free(path: &std::path::Path) -> Cache {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscription_removed_after_failed_deliveries_is_created_again() {
-    let c = connected(6).await;
-    let mut intake_events = c.engine.intake_events().subscribe();
+    let mut c = connected(6).await;
     // Shopify's patience, shortened: the first failed attempt removes the subscription.
     post(
         &c.sim,
@@ -545,8 +544,8 @@ async fn a_subscription_removed_after_failed_deliveries_is_created_again() {
         json!({"retries": 0, "removal_after_failures": 1}),
     )
     .await;
-    // The laptop sleeps: nothing listens behind the tunnel.
-    c.engine.stop_intake().await;
+    // The laptop sleeps: Shelfsync is not running, nothing listens behind the tunnel.
+    c.engine.shutdown().await;
     let (item, location, variant) = c.a_level(1);
     c.edit_stock(item, location, -2).await;
     eventually(10, || {
@@ -562,7 +561,18 @@ async fn a_subscription_removed_after_failed_deliveries_is_created_again() {
     })
     .await;
 
-    // It wakes up: the keeper notices, creates it again, and says so.
+    // It wakes up and Shelfsync starts again: the keeper notices, creates the subscription
+    // again, and says so.
+    let path = c.engine.cache().unwrap().path().to_path_buf();
+    c.engine = engine(c.dir.path(), &c.keychain);
+    let mut intake_events = c.engine.intake_events().subscribe();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(err) = c.engine.resume().await {
+        // The previous engine's tasks let go of the database as they end.
+        assert!(Instant::now() < deadline, "{err}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.engine.cache().unwrap().path(), path);
     c.engine.start_intake(c.intake_config()).await.unwrap();
     c.subscribed().await;
     let mut lost = false;

@@ -144,6 +144,10 @@ fn refuse(shared: &Shared, refusal: Refusal) -> Response {
         "webhook refused"
     );
     let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    if refusal == Refusal::Oversized {
+        // The rest of the body is not read: this connection cannot carry another request.
+        return (status, [(header::CONNECTION, "close")], refusal.reason()).into_response();
+    }
     (status, refusal.reason()).into_response()
 }
 

@@ -13,7 +13,10 @@
 //! only taken to copy or replace it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use serde_json::json;
@@ -144,16 +147,71 @@ struct Keeper {
 }
 
 /// Subscriptions seen present at least once (by topic and address), with how often each was
-/// restored. Shared by the keepers one engine starts, so a keeper started again after the
-/// listener was down (a laptop that slept) knows what it had and reports what is now gone.
+/// restored. Shared by the keepers one engine starts and, with a file, kept across restarts,
+/// so a keeper started after the laptop slept or the app restarted knows what it had and
+/// reports what is now gone.
 #[derive(Debug, Clone, Default)]
 pub struct KnownSubscriptions {
     inner: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+    file: Option<Arc<PathBuf>>,
+}
+
+/// One line of the file.
+#[derive(Debug, Serialize, Deserialize)]
+struct KnownEntry {
+    topic: String,
+    uri: String,
+    restored: u64,
 }
 
 impl KnownSubscriptions {
+    /// Kept in `file` (JSON, no secret in it): read now, written on every change. A missing
+    /// or unreadable file starts empty (the worst case is a removal reported as a first
+    /// registration).
+    pub fn persistent(file: PathBuf) -> Self {
+        let entries: Vec<KnownEntry> = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        let map = entries
+            .into_iter()
+            .map(|e| ((e.topic, e.uri), e.restored))
+            .collect();
+        Self {
+            inner: Arc::new(Mutex::new(map)),
+            file: Some(Arc::new(file)),
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut BTreeMap<(String, String), u64>) -> T) -> T {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn save(&self) {
+        let Some(file) = &self.file else { return };
+        let entries: Vec<KnownEntry> = self.with(|m| {
+            m.iter()
+                .map(|((topic, uri), restored)| KnownEntry {
+                    topic: topic.clone(),
+                    uri: uri.clone(),
+                    restored: *restored,
+                })
+                .collect()
+        });
+        let written = serde_json::to_vec_pretty(&entries)
+            .map_err(std::io::Error::other)
+            .and_then(|text| {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                // Write then rename, so a crash never leaves half a file.
+                let tmp = file.with_extension("json.tmp");
+                std::fs::write(&tmp, text)?;
+                std::fs::rename(&tmp, file.as_path())
+            });
+        if let Err(err) = written {
+            tracing::warn!(error = %err, file = %file.display(), "could not save the known webhook subscriptions");
+        }
     }
 
     fn seen(&self, topic: &str, uri: &str) -> bool {
@@ -162,12 +220,18 @@ impl KnownSubscriptions {
 
     /// Records `topic` at `uri` as present; `restored` counts one more restoration.
     fn present(&self, topic: &str, uri: &str, restored: bool) {
-        self.with(|m| {
-            let n = m.entry((topic.to_owned(), uri.to_owned())).or_insert(0);
+        let changed = self.with(|m| {
+            let key = (topic.to_owned(), uri.to_owned());
+            let new = !m.contains_key(&key);
+            let n = m.entry(key).or_insert(0);
             if restored {
                 *n += 1;
             }
+            new || restored
         });
+        if changed {
+            self.save();
+        }
     }
 
     fn restorations(&self, topic: &str, uri: &str) -> Option<u64> {
