@@ -16,6 +16,8 @@ const SAVED: Settings = {
   notifyFailedJobs: true,
   notifyReconnect: false,
   notifySyncFinished: true,
+  notifySubscriptionLost: true,
+  notifyRelayUnreachable: true,
   startAtLogin: false,
 };
 
@@ -156,6 +158,8 @@ describe("Settings", () => {
         notifyFailedJobs: true,
         notifyReconnect: true,
         notifySyncFinished: false,
+        notifySubscriptionLost: true,
+        notifyRelayUnreachable: true,
         startAtLogin: true,
       },
     ]);

@@ -27,6 +27,9 @@ pub enum SecretKind {
     RelayAccessKeyId,
     /// Its secret access key.
     RelaySecretAccessKey,
+    /// The key Shopify signs webhooks with, for a store connected with an admin token (the
+    /// app's API secret key, `shpss_…`); client-credentials stores use their client secret.
+    WebhookSigningSecret,
 }
 
 impl SecretKind {
@@ -37,6 +40,7 @@ impl SecretKind {
             SecretKind::AccessToken => "access-token",
             SecretKind::RelayAccessKeyId => "relay-access-key-id",
             SecretKind::RelaySecretAccessKey => "relay-secret-access-key",
+            SecretKind::WebhookSigningSecret => "webhook-signing-secret",
         }
     }
 
@@ -47,6 +51,7 @@ impl SecretKind {
             SecretKind::AccessToken => "access token",
             SecretKind::RelayAccessKeyId => "relay access key id",
             SecretKind::RelaySecretAccessKey => "relay secret access key",
+            SecretKind::WebhookSigningSecret => "webhook signing secret",
         }
     }
 }
@@ -228,6 +233,7 @@ impl Keychain {
             SecretKind::AccessToken,
             SecretKind::RelayAccessKeyId,
             SecretKind::RelaySecretAccessKey,
+            SecretKind::WebhookSigningSecret,
         ] {
             self.delete(store, kind).await?;
         }

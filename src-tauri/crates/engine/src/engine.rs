@@ -246,7 +246,8 @@ impl Engine {
         &self.known_subscriptions
     }
 
-    pub(crate) fn keychain(&self) -> &Keychain {
+    /// The keychain this engine keeps its stores' secrets in.
+    pub fn keychain(&self) -> &Keychain {
         &self.config.keychain
     }
 
