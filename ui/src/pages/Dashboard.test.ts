@@ -260,6 +260,10 @@ describe("Dashboard: webhook intake", () => {
       stats: { ...listener, path: "relay", accepted: 5, duplicates: 1, refusedForged: 0, refusedOversized: 0, lastEventAt: now },
     });
     expect(row("relay")).toEqual({ accepted: "5", duplicates: "1", refused: "0", last: "just now" });
+    // The page's clock moves every 30 s; an event since then is "just now", not in the future.
+    const later = new Date(Date.now() + 25_000).toISOString();
+    bus.current!.emit({ type: "intakePath", stats: { ...listener, accepted: 43, lastEventAt: later } });
+    expect(row("listener").last).toBe("just now");
     await settle();
     expect(call.mock.calls.filter(([cmd]) => cmd === "get_status").length).toBe(reads);
   });
