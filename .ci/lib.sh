@@ -11,7 +11,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # (a virtual display, private D-Bus sessions, GNOME Keyring, WebKit's WebDriver).
 BUILD_PACKAGES=(build-essential pkg-config file libssl-dev libxdo-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev)
-TEST_PACKAGES=(xvfb xauth dbus dbus-bin dbus-x11 libglib2.0-bin webkit2gtk-driver gnome-keyring)
+TEST_PACKAGES=(xvfb xauth dbus dbus-bin dbus-x11 libglib2.0-bin webkit2gtk-driver gnome-keyring
+  python3-venv)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -64,9 +65,27 @@ setup_build() {
   install_node_modules
 }
 
+# A real SQS and EventBridge on loopback for the cloud relay's tests: moto in server mode, with
+# boto3 for the test's setup script, pinned, in a venv outside the repo (kept between runs).
+# The tests start `moto_server` themselves from SHELFSYNC_MOTO_SERVER.
+MOTO_VERSION=5.2.5
+BOTO3_VERSION=1.44.5
+setup_moto() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/shelfsync/moto-$MOTO_VERSION"
+  if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
+    step "Installing moto[server] $MOTO_VERSION and boto3 $BOTO3_VERSION in $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      "moto[server]==$MOTO_VERSION" "boto3==$BOTO3_VERSION"
+  fi
+  export SHELFSYNC_MOTO_SERVER="$venv/bin/moto_server"
+}
+
 setup_tests() {
   setup_build
   install_packages "${TEST_PACKAGES[@]}"
+  setup_moto
 }
 
 # Runs a command inside a private desktop session: a virtual X display (Xvfb), a private

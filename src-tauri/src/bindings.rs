@@ -35,6 +35,13 @@ pub fn render() -> String {
         ActivityView::decl(&cfg),
         crate::settings::Settings::decl(&cfg),
         crate::commands::SettingsView::decl(&cfg),
+        crate::intake::PathView::decl(&cfg),
+        crate::intake::SubscriptionView::decl(&cfg),
+        crate::intake::RelayView::decl(&cfg),
+        crate::intake::IntakeView::decl(&cfg),
+        crate::settings::WebhookSettings::decl(&cfg),
+        crate::intake::WebhookSecrets::decl(&cfg),
+        crate::intake::WebhookSettingsView::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

@@ -5,7 +5,8 @@
 //! registered without a typed signature in the UI, or the other way round.
 
 use crate::error::UiError;
-use crate::settings::Settings;
+use crate::intake::{WebhookSecrets, WebhookSettingsView};
+use crate::settings::{Settings, WebhookSettings};
 use crate::state::AppState;
 use crate::views::{
     ActivityView, ConnectRequest, FailedJobView, InventoryRow, StatusView, StoreView,
@@ -63,6 +64,8 @@ pub async fn connect_store(
     state.use_owner_engine(engine);
     state.queue_sync(SyncKind::Full).await?;
     state.start_polling();
+    // A problem starting webhooks does not undo the connection; Settings shows it.
+    let _ = state.start_owner_intake().await;
     Ok(StoreView::from_profile(&profile, false))
 }
 
@@ -166,6 +169,25 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<S
         .map_err(|message| UiError::new(crate::error::ErrorCode::InvalidInput, message))
 }
 
+/// The webhook settings, which keys are saved, and whether intake runs.
+#[tauri::command]
+pub async fn get_webhook_settings(
+    state: State<'_, AppState>,
+) -> Result<WebhookSettingsView, UiError> {
+    Ok(state.webhook_view().await)
+}
+
+/// Validates and saves the webhook settings, stores the typed keys in the keychain, and
+/// restarts intake. A problem names the field it is about.
+#[tauri::command]
+pub async fn save_webhook_settings(
+    state: State<'_, AppState>,
+    settings: WebhookSettings,
+    secrets: WebhookSecrets,
+) -> Result<WebhookSettingsView, UiError> {
+    state.save_webhooks(settings, secrets).await
+}
+
 /// Types that cross the boundary as a plain TypeScript type (`number`, `string`).
 macro_rules! ts_as {
     ($ty:ident, $ts:literal) => {
@@ -201,6 +223,14 @@ ts_as!(Id, "number");
 #[derive(Deserialize)]
 #[serde(transparent)]
 pub struct SecretInput(String);
+
+impl SecretInput {
+    /// The typed secret, trimmed; `None` when nothing was typed.
+    pub fn secret(&self) -> Option<Secret> {
+        let typed = self.0.trim();
+        (!typed.is_empty()).then(|| Secret::new(typed))
+    }
+}
 
 impl std::fmt::Debug for SecretInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -250,4 +280,6 @@ ui_commands! {
     fn recent_activity(limit: u32) -> Vec<ActivityView>;
     fn get_settings() -> SettingsView;
     fn save_settings(settings: Settings) -> Settings;
+    fn get_webhook_settings() -> WebhookSettingsView;
+    fn save_webhook_settings(settings: WebhookSettings, secrets: WebhookSecrets) -> WebhookSettingsView;
 }

@@ -34,6 +34,11 @@ pub enum ErrorCode {
 pub struct UiError {
     pub code: ErrorCode,
     pub message: String,
+    /// The form field the problem is about (e.g. `port`), so the UI shows it where the
+    /// person typed; absent for problems that are not about one field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
 }
 
 impl UiError {
@@ -41,6 +46,7 @@ impl UiError {
         Self {
             code,
             message: message.into(),
+            field: None,
         }
     }
 }

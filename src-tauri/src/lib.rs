@@ -8,6 +8,7 @@
 pub mod bindings;
 pub mod commands;
 pub mod error;
+pub mod intake;
 pub mod settings;
 pub mod state;
 pub mod tray;

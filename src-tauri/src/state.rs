@@ -3,14 +3,22 @@
 //!
 //! The demo store runs in its own engine with its own data directory and keychain namespace,
 //! so trying the demo never touches the owner's store. Switching engines cancels the old
-//! engine's tasks. Locks here are `std::sync` locks held only to swap or clone values, never
+//! engine's tasks and its webhook intake. Locks here are `std::sync` locks held only to swap or clone values, never
 //! across an `.await`.
 
-use crate::settings::{Coalescer, NoticeKind, Offer, Settings, SettingsFile};
+use crate::error::{ErrorCode, UiError};
+use crate::intake::{Notice, WebhookSecrets, WebhookSettingsView};
+use crate::settings::{
+    Coalescer, NoticeKind, Offer, Settings, SettingsDocument, SettingsFile, WebhookField,
+    WebhookSettings,
+};
 use crate::views::UiEvent;
+use shelfsync_engine::credentials::SecretKind;
 use shelfsync_engine::demo::{DemoOptions, DemoStore};
 use shelfsync_engine::jobs::SupervisorConfig;
-use shelfsync_engine::{Engine, EngineConfig, EngineEvent, Keychain, SyncKind};
+use shelfsync_engine::{
+    AuthMethod, Engine, EngineConfig, EngineEvent, Keychain, RelayCredentials, StoreKey, SyncKind,
+};
 use shelfsync_shopify::Clock;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -78,6 +86,10 @@ pub struct AppState {
     poller: Mutex<Option<CancellationToken>>,
     settings_file: SettingsFile,
     settings: Mutex<Settings>,
+    /// How webhooks reach the owner's store (saved beside the settings).
+    webhooks: Mutex<WebhookSettings>,
+    /// Why the owner's webhook intake did not start the last time it was tried.
+    intake_problem: Mutex<Option<UiError>>,
     /// A problem reading the settings file, shown on the Settings page.
     settings_problem: Mutex<Option<String>>,
     notices: Mutex<Coalescer>,
@@ -86,11 +98,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(app: AppHandle, data_dir: PathBuf, config_dir: PathBuf) -> Self {
         let settings_file = SettingsFile::new(&config_dir);
-        let (settings, settings_problem) = match settings_file.load() {
-            Ok(s) => (s, None),
+        let (document, settings_problem) = match settings_file.load() {
+            Ok(doc) => (doc, None),
             Err(problem) => {
                 tracing::warn!(%problem, "settings");
-                (Settings::default(), Some(problem))
+                (SettingsDocument::default(), Some(problem))
             }
         };
         let engine = Arc::new(
@@ -112,7 +124,9 @@ impl AppState {
             demo_store: Mutex::new(None),
             poller: Mutex::new(None),
             settings_file,
-            settings: Mutex::new(settings),
+            settings: Mutex::new(document.settings),
+            webhooks: Mutex::new(document.webhooks),
+            intake_problem: Mutex::new(None),
             settings_problem: Mutex::new(settings_problem),
             notices: Mutex::new(Coalescer::new(NOTICE_WINDOW)),
         };
@@ -141,7 +155,10 @@ impl AppState {
         let engine = self.engine();
         match engine.saved_profile() {
             Ok(Some(_)) => match engine.resume().await {
-                Ok(_) => self.start_polling(),
+                Ok(_) => {
+                    self.start_polling();
+                    let _ = self.start_owner_intake().await;
+                }
                 Err(err) => tracing::warn!(error = %err, "could not resume the saved store"),
             },
             Ok(None) => {}
@@ -165,20 +182,29 @@ impl AppState {
         let tasks = CancellationToken::new();
         self.watch(&engine, &tasks);
         let demo = DemoStore::start(&engine, demo_options()).await?;
+        // The demo shows webhooks arriving; without them it still syncs by polling.
+        match demo.start_intake(&engine).await {
+            Ok((addr, url)) => tracing::info!(%addr, %url, "demo store webhooks"),
+            Err(err) => tracing::warn!(error = %err, "the demo store's webhooks did not start"),
+        }
         let previous_demo = self
             .demo_store
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .replace(demo);
-        {
+        let replaced = {
             let mut current = self.lock();
             current.tasks.cancel();
-            *current = Current {
-                engine: engine.clone(),
-                demo: true,
-                tasks,
-            };
-        }
+            std::mem::replace(
+                &mut *current,
+                Current {
+                    engine: engine.clone(),
+                    demo: true,
+                    tasks,
+                },
+            )
+        };
+        replaced.engine.stop_intake().await;
         if let Some(old) = previous_demo {
             old.stop().await;
         }
@@ -211,13 +237,22 @@ impl AppState {
     pub fn use_owner_engine(&self, engine: Arc<Engine>) {
         let tasks = CancellationToken::new();
         self.watch(&engine, &tasks);
-        let mut current = self.lock();
-        current.tasks.cancel();
-        *current = Current {
-            engine,
-            demo: false,
-            tasks,
+        let replaced = {
+            let mut current = self.lock();
+            current.tasks.cancel();
+            std::mem::replace(
+                &mut *current,
+                Current {
+                    engine: engine.clone(),
+                    demo: false,
+                    tasks,
+                },
+            )
         };
+        // The demo's listener and subscriptions end with it.
+        if !Arc::ptr_eq(&replaced.engine, &engine) {
+            tauri::async_runtime::spawn(async move { replaced.engine.stop_intake().await });
+        }
     }
 
     /// A new engine for the owner's store (connect replaces the current one).
@@ -295,7 +330,10 @@ impl AppState {
     /// Saves new settings and applies them: the poll interval restarts a running poller,
     /// start-at-login is registered with the OS.
     pub fn save_settings(&self, new: Settings) -> Result<Settings, String> {
-        self.settings_file.save(&new)?;
+        self.settings_file.save(&SettingsDocument {
+            settings: new.clone(),
+            webhooks: self.webhook_settings(),
+        })?;
         let old = std::mem::replace(
             &mut *self.settings.lock().unwrap_or_else(|p| p.into_inner()),
             new.clone(),
@@ -327,6 +365,12 @@ impl AppState {
     /// Shows a desktop notification for what needs a person, if the owner wants that kind,
     /// coalescing bursts into one summary.
     fn notify(&self, event: &EngineEvent) {
+        if let EngineEvent::Relay { relay } = event {
+            if let Some(notice) = crate::intake::relay_notice(relay) {
+                self.offer_notice(notice);
+            }
+            return;
+        }
         let (kind, title, body) = match event {
             EngineEvent::SyncFinished {
                 sync: SyncKind::Full,
@@ -349,6 +393,13 @@ impl AppState {
             }
             _ => return,
         };
+        self.offer_notice(Notice { kind, title, body });
+    }
+
+    /// Shows `notice` if the owner wants its kind, coalescing bursts of one kind into one
+    /// summary.
+    fn offer_notice(&self, notice: Notice) {
+        let Notice { kind, title, body } = notice;
         if !self.settings().wants(kind) {
             return;
         }
@@ -377,6 +428,14 @@ impl AppState {
                         "The store still refuses Shelfsync's credentials.".into()
                     }
                     NoticeKind::SyncFinished => format!("{held} more full syncs finished."),
+                    NoticeKind::SubscriptionLost => {
+                        format!(
+                            "{held} more webhook subscriptions were lost and are being restored."
+                        )
+                    }
+                    NoticeKind::RelayUnreachable => {
+                        "The cloud relay is still unreachable; events wait in its queue.".into()
+                    }
                 };
                 show_notification(&app, "Shelfsync", &summary);
             }
@@ -391,6 +450,7 @@ impl AppState {
 
     /// Forwards `engine`'s events to the UI, and what needs a person to a notification.
     fn watch(&self, engine: &Arc<Engine>, tasks: &CancellationToken) {
+        self.watch_intake(engine, tasks);
         let mut rx = engine.events().subscribe();
         let app = self.app.clone();
         let tasks = tasks.clone();
@@ -417,6 +477,196 @@ impl AppState {
                 }
             }
         });
+    }
+}
+
+impl AppState {
+    /// Forwards `engine`'s intake events to the UI, and a lost subscription to a notification.
+    fn watch_intake(&self, engine: &Arc<Engine>, tasks: &CancellationToken) {
+        let mut rx = engine.intake_events().subscribe();
+        let app = self.app.clone();
+        let tasks = tasks.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = tasks.cancelled() => return,
+                    e = rx.recv() => e,
+                };
+                match event {
+                    Ok(event) => {
+                        if let Some(notice) = crate::intake::intake_notice(&event)
+                            && let Some(state) = app.try_state::<AppState>()
+                        {
+                            state.offer_notice(notice);
+                        }
+                        let _ = app.emit(ENGINE_EVENT, UiEvent::from_intake(event));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!(missed = n, "intake event forwarder lagged");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    pub fn webhook_settings(&self) -> WebhookSettings {
+        self.webhooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_intake_problem(&self, problem: Option<UiError>) {
+        *self
+            .intake_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = problem;
+    }
+
+    /// Starts (or restarts, or stops) the owner's webhook intake from the saved webhook
+    /// settings. The demo store runs its own. A failure is also kept for the Settings page.
+    pub async fn start_owner_intake(&self) -> Result<(), UiError> {
+        if self.is_demo() {
+            return Ok(());
+        }
+        let engine = self.engine();
+        let webhooks = self.webhook_settings();
+        let result = async {
+            let Some(profile) = engine.profile() else {
+                return Ok(());
+            };
+            let signing = if webhooks.listen && matches!(profile.auth, AuthMethod::AdminToken) {
+                engine
+                    .keychain()
+                    .find(
+                        &StoreKey::new(&profile.address),
+                        SecretKind::WebhookSigningSecret,
+                    )
+                    .await?
+            } else {
+                None
+            };
+            match crate::intake::intake_config(&webhooks, signing) {
+                Some(config) => engine
+                    .start_intake(config)
+                    .await
+                    .map(|_| ())
+                    .map_err(crate::intake::intake_error),
+                None => {
+                    engine.stop_intake().await;
+                    Ok(())
+                }
+            }
+        }
+        .await;
+        if let Err(err) = &result {
+            tracing::warn!(error = %err.message, "webhook intake did not start");
+        }
+        self.set_intake_problem(result.as_ref().err().cloned());
+        result
+    }
+
+    /// Validates and saves the webhook settings, puts the typed keys in the keychain, and
+    /// restarts intake with them. A problem names the field it is about.
+    pub async fn save_webhooks(
+        &self,
+        new: WebhookSettings,
+        secrets: WebhookSecrets,
+    ) -> Result<WebhookSettingsView, UiError> {
+        let new = new.normalized();
+        new.validate()
+            .map_err(|p| crate::intake::field_error(ErrorCode::InvalidInput, p.field, p.message))?;
+        let relay_key = secrets.relay_key()?;
+        let signing = secrets.signing_secret();
+        if signing.is_some() || relay_key.is_some() {
+            let engine = self.engine();
+            let (Some(profile), false) = (engine.profile(), self.is_demo()) else {
+                let field = if signing.is_some() {
+                    WebhookField::SigningSecret
+                } else {
+                    WebhookField::RelayAccessKey
+                };
+                return Err(crate::intake::field_error(
+                    ErrorCode::NotConnected,
+                    field,
+                    "Connect your store first: its keys are kept in the keychain with it.",
+                ));
+            };
+            let store = StoreKey::new(&profile.address);
+            if let Some(secret) = &signing {
+                engine
+                    .keychain()
+                    .set(&store, SecretKind::WebhookSigningSecret, secret)
+                    .await?;
+            }
+            if let Some((access_key_id, secret_access_key)) = relay_key {
+                RelayCredentials {
+                    access_key_id,
+                    secret_access_key,
+                }
+                .save(engine.keychain(), &store)
+                .await?;
+            }
+        }
+        self.settings_file
+            .save(&SettingsDocument {
+                settings: self.settings(),
+                webhooks: new.clone(),
+            })
+            .map_err(|message| UiError::new(ErrorCode::Internal, message))?;
+        *self.webhooks.lock().unwrap_or_else(|p| p.into_inner()) = new;
+        if let Err(err) = self.start_owner_intake().await {
+            return Err(UiError {
+                message: format!(
+                    "Saved, but webhooks are not being received: {}",
+                    err.message
+                ),
+                ..err
+            });
+        }
+        Ok(self.webhook_view().await)
+    }
+
+    /// The webhook settings with which keys are saved and whether intake runs.
+    pub async fn webhook_view(&self) -> WebhookSettingsView {
+        let engine = self.engine();
+        let demo = self.is_demo();
+        let profile = engine.profile().filter(|_| !demo);
+        let (mut signing_saved, mut relay_saved) = (false, false);
+        if let Some(p) = &profile {
+            let store = StoreKey::new(&p.address);
+            let keychain = engine.keychain();
+            signing_saved = matches!(
+                keychain
+                    .find(&store, SecretKind::WebhookSigningSecret)
+                    .await,
+                Ok(Some(_))
+            );
+            relay_saved = matches!(
+                keychain
+                    .find(&store, SecretKind::RelaySecretAccessKey)
+                    .await,
+                Ok(Some(_))
+            );
+        }
+        let status = engine.intake_status().await.ok();
+        WebhookSettingsView {
+            settings: self.webhook_settings(),
+            signing_secret_saved: signing_saved,
+            relay_key_saved: relay_saved,
+            needs_signing_secret: profile
+                .as_ref()
+                .is_some_and(|p| matches!(p.auth, AuthMethod::AdminToken)),
+            listening_on: status.as_ref().and_then(|s| s.listening_on.clone()),
+            relay_queue: status.and_then(|s| s.relay.map(|r| r.queue_url)),
+            problem: self
+                .intake_problem
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            demo,
+        }
     }
 }
 
@@ -453,7 +703,15 @@ pub fn on_tray_menu(app: &AppHandle, id: &str) {
                 state.pause();
             }
         }
-        "quit" => app.exit(0),
+        "quit" => {
+            // Intake stops first: requests in progress are committed and answered.
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let engine = app.state::<AppState>().engine();
+                let _ = tokio::time::timeout(Duration::from_secs(5), engine.stop_intake()).await;
+                app.exit(0);
+            });
+        }
         _ => {}
     }
 }

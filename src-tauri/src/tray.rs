@@ -80,7 +80,7 @@ impl TrayModel {
                 self.syncing = false;
                 self.attention = true;
             }
-            EngineEvent::Job { .. } | EngineEvent::Bucket { .. } => {}
+            EngineEvent::Job { .. } | EngineEvent::Bucket { .. } | EngineEvent::Relay { .. } => {}
         }
     }
 }

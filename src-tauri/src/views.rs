@@ -119,9 +119,13 @@ pub struct StatusView {
     pub cache: Option<CacheView>,
     pub queue: Option<QueueView>,
     pub last_syncs: Vec<LastSyncView>,
+    /// Webhook intake, while a store is connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub intake: Option<crate::intake::IntakeView>,
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
     shelfsync_store::Timestamp::try_from(t)
         .map(|t| t.to_string())
         .unwrap_or_default()
@@ -150,6 +154,7 @@ impl StatusView {
                     synced_at: w.advanced_at.to_string(),
                 })
                 .collect(),
+            intake: s.intake.map(Into::into),
         }
     }
 }
@@ -234,6 +239,44 @@ pub enum UiEvent {
         title: String,
         message: String,
     },
+    /// One intake path's counters changed (an event arrived or a request was refused).
+    IntakePath {
+        stats: crate::intake::PathView,
+    },
+    /// A webhook subscription was registered, lost (Shopify removed it) or restored.
+    Subscription {
+        topic: String,
+        uri: String,
+        /// `registered`, `lost` or `restored`.
+        change: String,
+    },
+    /// Whether the cloud relay's queue can be read.
+    Relay {
+        reachable: bool,
+        error: Option<String>,
+        #[ts(type = "number | null")]
+        retry_in_ms: Option<u64>,
+    },
+}
+
+impl UiEvent {
+    /// The UI's form of an intake event.
+    pub fn from_intake(e: shelfsync_engine::IntakeEvent) -> Self {
+        use shelfsync_engine::IntakeEvent as I;
+        let subscription = |topic, uri, change: &str| UiEvent::Subscription {
+            topic,
+            uri,
+            change: change.into(),
+        };
+        match e {
+            I::Stats { stats } => UiEvent::IntakePath {
+                stats: stats.into(),
+            },
+            I::SubscriptionRegistered { topic, uri } => subscription(topic, uri, "registered"),
+            I::SubscriptionLost { topic, uri } => subscription(topic, uri, "lost"),
+            I::SubscriptionRestored { topic, uri } => subscription(topic, uri, "restored"),
+        }
+    }
 }
 
 impl From<EngineEvent> for UiEvent {
@@ -294,6 +337,20 @@ impl From<EngineEvent> for UiEvent {
                 Attention::Reconnect { reason } => UiEvent::Attention {
                     title: "Re-connect the store".into(),
                     message: reason,
+                },
+            },
+            EngineEvent::Relay { relay } => match relay {
+                shelfsync_engine::RelayState::Unreachable {
+                    error, retry_in_ms, ..
+                } => UiEvent::Relay {
+                    reachable: false,
+                    error: Some(error),
+                    retry_in_ms: Some(retry_in_ms),
+                },
+                shelfsync_engine::RelayState::Reachable => UiEvent::Relay {
+                    reachable: true,
+                    error: None,
+                    retry_in_ms: None,
                 },
             },
         }

@@ -4,7 +4,12 @@ export type AppInfo = { productName: string, version: string, engineVersion: str
 
 export type ErrorCode = "not_connected" | "credentials" | "keychain" | "store_unreachable" | "invalid_input" | "conflict" | "internal";
 
-export type UiError = { code: ErrorCode, message: string, };
+export type UiError = { code: ErrorCode, message: string, 
+/**
+ * The form field the problem is about (e.g. `port`), so the UI shows it where the
+ * person typed; absent for problems that are not about one field.
+ */
+field?: string, };
 
 export type StoreView = { 
 /**
@@ -40,7 +45,11 @@ coversUntil: string,
  */
 syncedAt: string, };
 
-export type StatusView = { store: StoreView | null, tokenExpiresAt: string | null, bucket: BucketView | null, cache: CacheView | null, queue: QueueView | null, lastSyncs: Array<LastSyncView>, };
+export type StatusView = { store: StoreView | null, tokenExpiresAt: string | null, bucket: BucketView | null, cache: CacheView | null, queue: QueueView | null, lastSyncs: Array<LastSyncView>, 
+/**
+ * Webhook intake, while a store is connected.
+ */
+intake?: IntakeView, };
 
 export type InventoryRow = { variantId: number, sku: string | null, title: string, productTitle: string, 
 /**
@@ -62,7 +71,11 @@ export type UiEvent = { "type": "syncProgress", full: boolean, rows: number, tot
 /**
  * `pending`, `running`, `done` or `failed`.
  */
-state: string, attempts: number, lastError: string | null, } | { "type": "attention", title: string, message: string, };
+state: string, attempts: number, lastError: string | null, } | { "type": "attention", title: string, message: string, } | { "type": "intakePath", stats: PathView, } | { "type": "subscription", topic: string, uri: string, 
+/**
+ * `registered`, `lost` or `restored`.
+ */
+change: string, } | { "type": "relay", reachable: boolean, error: string | null, retryInMs: number | null, };
 
 export type FailedJobView = { id: number, 
 /**
@@ -115,13 +128,133 @@ notifyReconnect: boolean,
  */
 notifySyncFinished: boolean, 
 /**
+ * Notify when Shopify removed a webhook subscription (Shelfsync creates it again).
+ */
+notifySubscriptionLost: boolean, 
+/**
+ * Notify when the cloud relay's queue cannot be read.
+ */
+notifyRelayUnreachable: boolean, 
+/**
  * Start Shelfsync when you log in.
  */
 startAtLogin: boolean, };
 
 export type SettingsView = { settings: Settings, problem: string | null, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, };
+export type PathView = { 
+/**
+ * `listener` or `relay`.
+ */
+path: string, accepted: number, duplicates: number, 
+/**
+ * Refused with 401: the signature did not match.
+ */
+refusedForged: number, 
+/**
+ * Refused with 400: a header missing, an empty body, another shop.
+ */
+refusedMalformed: number, 
+/**
+ * Refused with 413: too large.
+ */
+refusedOversized: number, 
+/**
+ * When the last event arrived (RFC 3339).
+ */
+lastEventAt: string | null, };
+
+export type SubscriptionView = { 
+/**
+ * `INVENTORY_LEVELS_UPDATE`, …
+ */
+topic: string, uri: string, 
+/**
+ * Shopify listed it at the last check.
+ */
+present: boolean, 
+/**
+ * How many times it was lost and created again.
+ */
+restored: number, };
+
+export type RelayView = { queueUrl: string, region: string, 
+/**
+ * `None` until the first poll ends.
+ */
+reachable: boolean | null, error: string | null, };
+
+export type IntakeView = { 
+/**
+ * The listener's address while it runs.
+ */
+listeningOn: string | null, publicUrl: string | null, relay: RelayView | null, paths: Array<PathView>, subscriptions: Array<SubscriptionView>, };
+
+export type WebhookSettings = { 
+/**
+ * Run the listener on 127.0.0.1 (never on other interfaces).
+ */
+listen: boolean, 
+/**
+ * Its port on 127.0.0.1 (1024 to 65535).
+ */
+port: number, 
+/**
+ * The tunnel's public `https://` address, which Shelfsync subscribes in Shopify.
+ */
+publicUrl: string | null, 
+/**
+ * The cloud relay's SQS queue URL.
+ */
+relayQueueUrl: string | null, 
+/**
+ * Its AWS region; empty takes the one in the queue URL.
+ */
+relayRegion: string | null, 
+/**
+ * The Shopify partner event source on EventBridge (`arn:aws:events:…`), which Shelfsync
+ * subscribes in Shopify.
+ */
+relayEventSource: string | null, };
+
+export type WebhookSecrets = { 
+/**
+ * The app's API secret key (`shpss_…`) that signs an admin-token store's webhooks.
+ */
+signingSecret: string | null, relayAccessKeyId: string | null, relaySecretAccessKey: string | null, };
+
+export type WebhookSettingsView = { settings: WebhookSettings, 
+/**
+ * A signing key is in the keychain for the connected store.
+ */
+signingSecretSaved: boolean, 
+/**
+ * The relay's AWS access key is in the keychain for the connected store.
+ */
+relayKeySaved: boolean, 
+/**
+ * The connected store signs in with an admin token, so the signing key is needed.
+ */
+needsSigningSecret: boolean, 
+/**
+ * The listener's address while it runs (`127.0.0.1:8787`).
+ */
+listeningOn: string | null, 
+/**
+ * The relay's queue while it is read.
+ */
+relayQueue: string | null, 
+/**
+ * Why intake did not start the last time it was tried, if it did not.
+ */
+problem: UiError | null, 
+/**
+ * The demo store runs its own intake behind a simulated tunnel; these settings are for
+ * the owner's store.
+ */
+demo: boolean, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, get_webhook_settings: { args: Record<string, never>, result: WebhookSettingsView }, save_webhook_settings: { args: { settings: WebhookSettings, secrets: WebhookSecrets }, result: WebhookSettingsView }, };
 
 /** The channel engine events arrive on. */
 export const ENGINE_EVENT = "engine-event";

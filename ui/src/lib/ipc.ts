@@ -22,10 +22,12 @@ function isErrorCode(value: unknown): value is ErrorCode {
 /** Turns whatever a failed `invoke` rejected with into a `UiError`. */
 export function toUiError(err: unknown): UiError {
   if (typeof err === "object" && err !== null && !(err instanceof Error)) {
-    const { code, message } = err as { code?: unknown; message?: unknown };
+    const { code, message, field } = err as { code?: unknown; message?: unknown; field?: unknown };
     if (typeof message === "string") {
       // A code this build does not know yet still shows its message.
-      return { code: isErrorCode(code) ? code : "internal", message };
+      const error: UiError = { code: isErrorCode(code) ? code : "internal", message };
+      if (typeof field === "string") error.field = field;
+      return error;
     }
   }
   return { code: "internal", message: String(err) };

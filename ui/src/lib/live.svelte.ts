@@ -5,6 +5,7 @@
 import type { StatusView, UiError, UiEvent } from "./bindings";
 import { onEngineEvent } from "./events";
 import { etaText, gaugeFraction, progressPercent } from "./format";
+import { applyIntakeEvent } from "./intake";
 import { call } from "./ipc";
 
 export interface SyncProgress {
@@ -133,6 +134,12 @@ export class LiveStatus {
         break;
       case "job":
         // Single jobs belong to the Failures page; the queue event carries the counts.
+        break;
+      case "intakePath":
+      case "subscription":
+      case "relay":
+        // Applied in place; only when intake was not in the last status is it read again.
+        if (this.status && applyIntakeEvent(this.status.intake, event) === null) void this.refresh();
         break;
     }
   }

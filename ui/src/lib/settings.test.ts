@@ -8,6 +8,8 @@ const BASE: Settings = {
   notifyFailedJobs: true,
   notifyReconnect: true,
   notifySyncFinished: true,
+  notifySubscriptionLost: true,
+  notifyRelayUnreachable: true,
   startAtLogin: false,
 };
 

@@ -18,6 +18,8 @@ const FIELDS = {
   notifyFailedJobs: true,
   notifyReconnect: true,
   notifySyncFinished: true,
+  notifySubscriptionLost: true,
+  notifyRelayUnreachable: true,
   startAtLogin: true,
 } as const satisfies Record<keyof Settings, true>;
 

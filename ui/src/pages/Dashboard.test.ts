@@ -188,3 +188,126 @@ describe("Dashboard", () => {
     expect(bus.current!.handlers.size).toBe(0);
   });
 });
+
+describe("Dashboard: webhook intake", () => {
+  const listener = {
+    path: "listener",
+    accepted: 41,
+    duplicates: 3,
+    refusedForged: 2,
+    refusedMalformed: 0,
+    refusedOversized: 1,
+    lastEventAt: new Date(Date.now() - 2 * 60_000).toISOString(),
+  };
+  const subs = ["INVENTORY_LEVELS_UPDATE", "PRODUCTS_UPDATE"].map((topic) => ({
+    topic,
+    uri: "https://abc.tunnel.shelfsync.test/webhooks",
+    present: true,
+    restored: 0,
+  }));
+
+  function withIntake(): void {
+    status = sampleStatus({
+      intake: {
+        listeningOn: "127.0.0.1:8787",
+        publicUrl: "https://abc.tunnel.shelfsync.test/webhooks",
+        relay: null,
+        paths: [listener],
+        subscriptions: structuredClone(subs),
+      },
+    });
+  }
+
+  function row(path: string): Record<string, string> {
+    const tr = byTestId(`intake-path-${path}`);
+    const cell = (id: string) => text(tr?.querySelector(`[data-testid="${id}"]`));
+    return { accepted: cell("accepted"), duplicates: cell("duplicates"), refused: cell("refused"), last: cell("last-event") };
+  }
+
+  it("says webhooks are off and links to Settings when intake does not run", async () => {
+    status = sampleStatus({
+      intake: { listeningOn: null, publicUrl: null, relay: null, paths: [], subscriptions: [] },
+    });
+    await start();
+    const off = byTestId("intake-off");
+    expect(text(off)).toContain("Webhooks are off");
+    expect(off?.querySelector("a")?.getAttribute("href")).toBe("#/settings");
+    expect(byTestId("intake-paths")).toBeNull();
+  });
+
+  it("shows per path what was accepted, duplicated and refused, and when the last event came", async () => {
+    withIntake();
+    await start();
+    const panel = byTestId("intake-panel")!;
+    expect(panel.getAttribute("aria-labelledby")).toBe("intake-heading");
+    expect(text(byTestId("intake-where"))).toContain("127.0.0.1:8787");
+    expect(text(byTestId("intake-where"))).toContain("https://abc.tunnel.shelfsync.test/webhooks");
+    expect(row("listener")).toEqual({ accepted: "41", duplicates: "3", refused: "3 (2 forged, 1 too large)", last: "2 min ago" });
+    expect(byTestId("intake-path-relay")).toBeNull();
+    expect(text(byTestId("subscriptions"))).toBe("All 2 subscriptions are active.");
+  });
+
+  it("moves the counters on intake events without asking the back end again", async () => {
+    withIntake();
+    await start();
+    const reads = call.mock.calls.filter(([cmd]) => cmd === "get_status").length;
+    const now = new Date().toISOString();
+    bus.current!.emit({ type: "intakePath", stats: { ...listener, accepted: 42, lastEventAt: now } });
+    expect(row("listener").accepted).toBe("42");
+    expect(row("listener").last).toBe("just now");
+    bus.current!.emit({
+      type: "intakePath",
+      stats: { ...listener, path: "relay", accepted: 5, duplicates: 1, refusedForged: 0, refusedOversized: 0, lastEventAt: now },
+    });
+    expect(row("relay")).toEqual({ accepted: "5", duplicates: "1", refused: "0", last: "just now" });
+    // The page's clock moves every 30 s; an event since then is "just now", not in the future.
+    const later = new Date(Date.now() + 25_000).toISOString();
+    bus.current!.emit({ type: "intakePath", stats: { ...listener, accepted: 43, lastEventAt: later } });
+    expect(row("listener").last).toBe("just now");
+    await settle();
+    expect(call.mock.calls.filter(([cmd]) => cmd === "get_status").length).toBe(reads);
+  });
+
+  it("shows a lost subscription, then that it was restored", async () => {
+    withIntake();
+    await start();
+    const uri = "https://abc.tunnel.shelfsync.test/webhooks";
+    bus.current!.emit({ type: "subscription", topic: "INVENTORY_LEVELS_UPDATE", uri, change: "lost" });
+    expect(text(byTestId("subscription-lost"))).toContain("Inventory levels update: lost");
+    expect(text(byTestId("subscriptions"))).not.toContain("All 2");
+    bus.current!.emit({ type: "subscription", topic: "INVENTORY_LEVELS_UPDATE", uri, change: "restored" });
+    expect(byTestId("subscription-lost")).toBeNull();
+    expect(text(byTestId("subscription-restored"))).toContain("Inventory levels update: restored once");
+    expect(text(byTestId("subscriptions"))).toContain("All 2 subscriptions are active.");
+  });
+
+  it("shows the relay reachable or unreachable from relay events", async () => {
+    status = sampleStatus({
+      intake: {
+        listeningOn: null,
+        publicUrl: null,
+        relay: { queueUrl: "https://sqs.us-east-2.amazonaws.com/1/shop", region: "us-east-2", reachable: null, error: null },
+        paths: [],
+        subscriptions: [],
+      },
+    });
+    await start();
+    expect(text(byTestId("relay-state"))).toContain("first check");
+    expect(row("relay").accepted).toBe("0");
+    bus.current!.emit({ type: "relay", reachable: false, error: "connection refused", retryInMs: 5000 });
+    expect(text(byTestId("relay-state"))).toContain("Cloud relay unreachable: connection refused");
+    expect(byTestId("relay-state")!.classList.contains("bad")).toBe(true);
+    bus.current!.emit({ type: "relay", reachable: true, error: null, retryInMs: null });
+    expect(text(byTestId("relay-state"))).toBe("Cloud relay reachable");
+  });
+
+  it("reads the status again when intake starts after the page was shown", async () => {
+    status = sampleStatus();
+    await start();
+    expect(byTestId("intake-off")).not.toBeNull();
+    withIntake();
+    bus.current!.emit({ type: "intakePath", stats: listener });
+    await settle();
+    expect(row("listener").accepted).toBe("41");
+  });
+});

@@ -1,6 +1,6 @@
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Settings, SettingsView, StatusView } from "../lib/bindings";
+import type { Settings, SettingsView, StatusView, WebhookSettingsView } from "../lib/bindings";
 import { byTestId, sampleStatus, settle, text } from "../lib/testing";
 
 const call = vi.hoisted(() => vi.fn());
@@ -16,7 +16,27 @@ const SAVED: Settings = {
   notifyFailedJobs: true,
   notifyReconnect: false,
   notifySyncFinished: true,
+  notifySubscriptionLost: true,
+  notifyRelayUnreachable: true,
   startAtLogin: false,
+};
+
+const WEBHOOKS: WebhookSettingsView = {
+  settings: {
+    listen: false,
+    port: 8787,
+    publicUrl: null,
+    relayQueueUrl: null,
+    relayRegion: null,
+    relayEventSource: null,
+  },
+  signingSecretSaved: false,
+  relayKeySaved: false,
+  needsSigningSecret: false,
+  listeningOn: null,
+  relayQueue: null,
+  problem: null,
+  demo: true,
 };
 
 let app: ReturnType<typeof mount> | undefined;
@@ -33,6 +53,7 @@ beforeEach(() => {
   call.mockImplementation((cmd: string, args: { settings?: Settings }) => {
     if (cmd === "get_settings") return Promise.resolve(structuredClone(view));
     if (cmd === "get_status") return Promise.resolve(structuredClone(status));
+    if (cmd === "get_webhook_settings") return Promise.resolve(structuredClone(WEBHOOKS));
     if (cmd === "save_settings") {
       if (saveResult) return saveResult(args.settings!);
       view = { settings: { ...args.settings! }, problem: null };
@@ -109,7 +130,16 @@ describe("Settings", () => {
 
   it("labels every control and explains each notification", async () => {
     await start();
-    for (const id of ["poll-interval", "low-stock-threshold", "notify-failed-jobs", "notify-reconnect", "notify-sync-finished", "start-at-login"]) {
+    for (const id of [
+      "poll-interval",
+      "low-stock-threshold",
+      "notify-failed-jobs",
+      "notify-reconnect",
+      "notify-sync-finished",
+      "notify-subscription-lost",
+      "notify-relay-unreachable",
+      "start-at-login",
+    ]) {
       const el = input(id);
       const label = document.querySelector(`label[for="${el.id}"]`);
       expect(text(label), id).not.toBe("");
@@ -120,7 +150,8 @@ describe("Settings", () => {
     }
     expect(text(byTestId("page-settings"))).toMatch(/combined/i);
     expect(text(byTestId("settings-webhooks"))).toMatch(/SQS/);
-    expect(byTestId("settings-webhooks")!.querySelector("input, select, button")).toBeNull();
+    // The webhook form has its own Save: the settings' Save does not send it.
+    expect(byTestId("settings-webhooks")!.querySelector('[data-testid="save-webhooks"]')).not.toBeNull();
   });
 
   it("keeps Save disabled until something changed, and again when the change is undone", async () => {
@@ -156,6 +187,8 @@ describe("Settings", () => {
         notifyFailedJobs: true,
         notifyReconnect: true,
         notifySyncFinished: false,
+        notifySubscriptionLost: true,
+        notifyRelayUnreachable: true,
         startAtLogin: true,
       },
     ]);
@@ -167,6 +200,16 @@ describe("Settings", () => {
     type("poll-interval", "60");
     expect(byTestId("settings-saved")).toBeNull();
     expect(saveButton().disabled).toBe(false);
+  });
+
+  it("switches the webhook notifications off one kind at a time", async () => {
+    await start();
+    expect(input("notify-subscription-lost").checked).toBe(true);
+    expect(input("notify-relay-unreachable").checked).toBe(true);
+    toggle("notify-relay-unreachable");
+    await save();
+    expect(saves()).toEqual([{ ...SAVED, notifyRelayUnreachable: false }]);
+    expect(call.mock.calls.some(([cmd]) => cmd === "save_webhook_settings")).toBe(false);
   });
 
   it("shows the values the back end saved", async () => {

@@ -161,4 +161,70 @@ pub struct DaemonArgs {
     /// Seconds between incremental syncs.
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub interval: u64,
+
+    /// Also receive the store's webhooks: listen on 127.0.0.1:PORT (0 picks a free port).
+    #[arg(long, value_name = "PORT", env = "SHELFSYNC_WEBHOOK_PORT")]
+    pub webhook_port: Option<u16>,
+
+    /// The public https:// address of your tunnel (ngrok, cloudflared) that forwards to the
+    /// webhook port. Shelfsync subscribes it to the store's events and re-creates the
+    /// subscriptions Shopify removes.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SHELFSYNC_WEBHOOK_URL",
+        requires = "webhook_port"
+    )]
+    pub webhook_url: Option<String>,
+
+    /// Read the key that signs webhooks from stdin: the app's API secret key (shpss_…), needed
+    /// when the store is connected with an admin token. Client-credentials connections use
+    /// their client secret from the keychain.
+    #[arg(long, requires = "webhook_port")]
+    pub webhook_secret_stdin: bool,
+
+    /// Also read the store's events from the cloud relay: the SQS queue that your
+    /// EventBridge rule fills (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE). It holds
+    /// events while the computer is off. The AWS key comes from the keychain
+    /// (--relay-keys-stdin stores it).
+    #[arg(long, value_name = "URL", env = "SHELFSYNC_RELAY_QUEUE_URL")]
+    pub relay_queue_url: Option<String>,
+
+    /// The relay queue's AWS region; by default the one in the queue's address.
+    #[arg(
+        long,
+        value_name = "REGION",
+        env = "SHELFSYNC_RELAY_REGION",
+        requires = "relay_queue_url"
+    )]
+    pub relay_region: Option<String>,
+
+    /// Another SQS endpoint than Amazon's for the region (an SQS-compatible service).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SHELFSYNC_RELAY_ENDPOINT",
+        requires = "relay_queue_url"
+    )]
+    pub relay_endpoint: Option<String>,
+
+    /// Your EventBridge partner event source (arn:aws:events:…): Shelfsync subscribes it to
+    /// the store's events and re-creates the subscriptions Shopify removes.
+    #[arg(
+        long,
+        value_name = "ARN",
+        env = "SHELFSYNC_RELAY_EVENT_SOURCE",
+        requires = "relay_queue_url"
+    )]
+    pub relay_event_source: Option<String>,
+
+    /// Read the relay's AWS access key from stdin and store it in the keychain: the access
+    /// key id on the first line, the secret access key on the second. Give the key only
+    /// sqs:ReceiveMessage, sqs:DeleteMessage and sqs:ChangeMessageVisibility on the queue.
+    #[arg(
+        long,
+        requires = "relay_queue_url",
+        conflicts_with = "webhook_secret_stdin"
+    )]
+    pub relay_keys_stdin: bool,
 }

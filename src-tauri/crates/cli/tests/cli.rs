@@ -212,6 +212,22 @@ async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
         &["jobs", "discard"],
         &["inventory", "--limit", "0"],
         &["daemon", "--interval", "soon"],
+        &["daemon", "--webhook-url", "https://shop-hooks.example.test"],
+        &["daemon", "--webhook-port", "70000"],
+        &[
+            "daemon",
+            "--webhook-port",
+            "0",
+            "--webhook-url",
+            "http://127.0.0.1:9",
+        ],
+        &["daemon", "--relay-keys-stdin"],
+        &["daemon", "--relay-region", "us-east-2"],
+        &[
+            "daemon",
+            "--relay-queue-url",
+            "http://127.0.0.1:9/123456789012/shop-events",
+        ],
         &["sync", "--fast"],
     ] {
         let out = user.run(args).await;
@@ -219,6 +235,32 @@ async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
         assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
         assert!(!out.stderr.is_empty(), "{args:?} said nothing");
     }
+
+    // A queue address that does not name its region: said before anything starts.
+    let out = user
+        .run(&[
+            "daemon",
+            "--relay-queue-url",
+            "http://127.0.0.1:9/123456789012/shop-events",
+        ])
+        .await;
+    assert!(out.stderr.contains("--relay-region"), "{}", out.stderr);
+
+    // Shopify delivers only to https: said before anything starts.
+    let out = user
+        .run(&[
+            "daemon",
+            "--webhook-port",
+            "0",
+            "--webhook-url",
+            "http://127.0.0.1:9",
+        ])
+        .await;
+    assert!(
+        out.stderr.contains("not an https:// address"),
+        "{}",
+        out.stderr
+    );
 
     // No secret on stdin (and no terminal to prompt on): a usage error, before any network.
     let out = user
@@ -1033,4 +1075,137 @@ async fn a_locked_keychain_exits_4_and_says_to_unlock_it() {
     user.run(&["status"]).await.expect_code(0);
     user.run(&["sync"]).await.expect_code(0);
     sim.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run through .ci/test"]
+async fn the_daemon_receives_webhooks_through_a_tunnel() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let sim = sim().await;
+    let user = User::new("daemon-webhooks");
+    let token = sim.info.admin_token.clone().unwrap();
+    let address = sim.info.base_url.clone();
+    user.run_with_stdin(&["connect", &address], Some(&token))
+        .await
+        .expect_code(0);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tunnel: Value = post_json_control(
+        &sim,
+        "/_sim/tunnels",
+        &format!(r#"{{"target":"http://127.0.0.1:{port}"}}"#),
+    )
+    .await;
+    let url = format!("{}/hooks", tunnel["public_url"].as_str().unwrap());
+
+    let mut daemon = tokio::process::Command::new(BIN)
+        .args(["daemon", "--interval", "3600", "--webhook-secret-stdin"])
+        .args(["--webhook-port", &port.to_string(), "--webhook-url", &url])
+        .env("SHELFSYNC_DATA_DIR", user.path())
+        .env("SHELFSYNC_KEYCHAIN_NAMESPACE", &user.namespace)
+        .env_remove("SHELFSYNC_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // A legacy admin-token app: its webhooks are signed with the app's API secret key.
+    let mut stdin = daemon.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", sim.info.client_secret).as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let mut stderr = BufReader::new(daemon.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("Incremental sync")) {
+        let line = tokio::time::timeout(Duration::from_secs(60), stderr.next_line())
+            .await
+            .expect("the daemon reports")
+            .unwrap()
+            .expect("the daemon runs");
+        seen.push(line);
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains(&format!("Receiving webhooks on http://127.0.0.1:{port}"))),
+        "{seen:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sim.state.webhooks.subscriptions().len() < 5 {
+        assert!(std::time::Instant::now() < deadline, "subscriptions made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A merchant's stock edit reaches the cache through the webhook (no poll for an hour).
+    let (item, location, sku, total) = {
+        let store = sim.state.read_store();
+        let v = store.variants.values().nth(4).unwrap().clone();
+        let location = *store.inventory_items[&v.inventory_item_id]
+            .levels
+            .keys()
+            .next()
+            .unwrap();
+        (
+            v.inventory_item_id,
+            location,
+            v.sku.clone(),
+            store.variant_inventory_quantity(&v),
+        )
+    };
+    post_json_control(
+        &sim,
+        "/_sim/inventory",
+        &format!(
+            r#"{{"inventory_item_id":{item},"location_id":{location},"name":"available","delta":-4}}"#
+        ),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = user.run(&["inventory", &sku, "--json"]).await.json();
+        if rows[0]["total_available"] == total - 4 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let pid = daemon.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(30), daemon.wait())
+        .await
+        .expect("the daemon stops on SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    user.run(&["disconnect"]).await.expect_code(0);
+    sim.stop().await;
+}
+
+/// POSTs JSON text to the simulator's control API over plain HTTP/1.1.
+async fn post_json_control(sim: &RunningSim, path: &str, body: &str) -> Value {
+    use tokio::io::AsyncReadExt;
+    let mut tcp = tokio::net::TcpStream::connect(sim.addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or(Value::Null)
 }

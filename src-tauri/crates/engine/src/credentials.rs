@@ -23,6 +23,13 @@ pub enum SecretKind {
     ClientSecret,
     AdminToken,
     AccessToken,
+    /// The AWS access key id the cloud relay reads its SQS queue with.
+    RelayAccessKeyId,
+    /// Its secret access key.
+    RelaySecretAccessKey,
+    /// The key Shopify signs webhooks with, for a store connected with an admin token (the
+    /// app's API secret key, `shpss_…`); client-credentials stores use their client secret.
+    WebhookSigningSecret,
 }
 
 impl SecretKind {
@@ -31,6 +38,9 @@ impl SecretKind {
             SecretKind::ClientSecret => "client-secret",
             SecretKind::AdminToken => "admin-token",
             SecretKind::AccessToken => "access-token",
+            SecretKind::RelayAccessKeyId => "relay-access-key-id",
+            SecretKind::RelaySecretAccessKey => "relay-secret-access-key",
+            SecretKind::WebhookSigningSecret => "webhook-signing-secret",
         }
     }
 
@@ -39,6 +49,9 @@ impl SecretKind {
             SecretKind::ClientSecret => "client secret",
             SecretKind::AdminToken => "admin token",
             SecretKind::AccessToken => "access token",
+            SecretKind::RelayAccessKeyId => "relay access key id",
+            SecretKind::RelaySecretAccessKey => "relay secret access key",
+            SecretKind::WebhookSigningSecret => "webhook signing secret",
         }
     }
 }
@@ -218,6 +231,9 @@ impl Keychain {
             SecretKind::ClientSecret,
             SecretKind::AdminToken,
             SecretKind::AccessToken,
+            SecretKind::RelayAccessKeyId,
+            SecretKind::RelaySecretAccessKey,
+            SecretKind::WebhookSigningSecret,
         ] {
             self.delete(store, kind).await?;
         }

@@ -4,10 +4,17 @@
 //! see Shelfsync work without a Shopify account. The demo store gets its own data directory
 //! and keychain namespace (chosen by the caller), so it never touches a real store's cache or
 //! credentials.
+//!
+//! The demo store also shows webhook intake working: [`DemoStore::start_intake`] runs the
+//! engine's loopback listener behind one of the simulator's tunnels (`/_sim/tunnels`, which
+//! stands in for ngrok or cloudflared), so the simulator delivers the order trickle's stock
+//! changes as signed webhooks, exactly as Shopify would to an owner's tunnel.
 
 use crate::Secret;
 use crate::engine::{ConnectWith, Engine, EngineError, StoreProfile};
+use crate::intake::{IntakeConfig, IntakeError};
 use shopify_sim::{RunningSim, SimConfig};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -132,8 +139,70 @@ impl DemoStore {
         })
     }
 
+    /// Starts `engine`'s webhook intake for the demo store: the listener on a free loopback
+    /// port, a simulated tunnel to it, and the subscriptions registered for the tunnel's
+    /// public address. Deliveries are signed with the simulated app's secret key, as Shopify
+    /// signs an admin-token store's webhooks with its app's. Returns the listener's address
+    /// and the tunnel's public URL.
+    pub async fn start_intake(&self, engine: &Engine) -> Result<(SocketAddr, String), IntakeError> {
+        let port = free_port().map_err(|detail| IntakeError::Bind { port: 0, detail })?;
+        let public_url = self.open_tunnel(port).await?;
+        let addr = engine
+            .start_intake(IntakeConfig {
+                port,
+                public_url: Some(public_url.clone()),
+                signing_secrets: vec![Secret::new(self.sim.info.client_secret.clone())],
+                // The demo store is small and local: notice a removed subscription quickly.
+                check_subscriptions_every: Duration::from_secs(60),
+                ..IntakeConfig::default()
+            })
+            .await?
+            .ok_or(IntakeError::NothingToRun)?;
+        Ok((addr, public_url))
+    }
+
+    /// Opens a simulated tunnel to 127.0.0.1:`port`; returns the address to subscribe.
+    async fn open_tunnel(&self, port: u16) -> Result<String, IntakeError> {
+        let failed = |detail: String| {
+            IntakeError::Engine(EngineError::Files {
+                action: "open the demo store's tunnel on",
+                path: "127.0.0.1".into(),
+                detail,
+            })
+        };
+        let body = serde_json::json!({ "target": format!("http://127.0.0.1:{port}") });
+        let answer = reqwest::Client::new()
+            .post(format!("{}/_sim/tunnels", self.sim.info.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !answer.status().is_success() {
+            return Err(failed(format!(
+                "the simulator answered {}",
+                answer.status()
+            )));
+        }
+        let text = answer.text().await.map_err(|e| failed(e.to_string()))?;
+        let tunnel: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| failed(e.to_string()))?;
+        let public = tunnel["public_url"]
+            .as_str()
+            .ok_or_else(|| failed(format!("no public_url in {text}")))?;
+        Ok(format!("{public}/webhooks"))
+    }
+
     pub async fn stop(self) {
         drop(self._trickle);
         self.sim.stop().await;
     }
+}
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
 }

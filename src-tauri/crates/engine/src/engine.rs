@@ -9,6 +9,8 @@
 use crate::cache::{Cache, CacheError};
 use crate::credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 use crate::events::{Attention, EngineEvent, Events, SyncKind};
+use crate::intake::run::RunningIntake;
+use crate::intake::{IntakeStats, JOB_WEBHOOK, Processor};
 use crate::jobs::{JobContext, JobError, JobHandler, JobHandlers, Supervisor, SupervisorConfig};
 use crate::sync::{SyncError, SyncReport, Syncer};
 use serde::{Deserialize, Serialize};
@@ -20,7 +22,8 @@ use shelfsync_store::{
     AuditEntry, CacheCounts, Enqueued, Job, JobCounts, NewJob, VariantRow, Watermark,
 };
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -89,14 +92,18 @@ pub struct Status {
     pub cache: Option<CacheCounts>,
     pub queue: Option<JobCounts>,
     pub watermarks: Vec<Watermark>,
+    /// Webhook intake: per-path counters, subscriptions, the inbox.
+    pub intake: Option<crate::intake::IntakeStatus>,
 }
 
-struct Session {
-    profile: StoreProfile,
-    client: ShopifyClient,
-    cache: Cache,
+pub(crate) struct Session {
+    pub(crate) profile: StoreProfile,
+    pub(crate) client: ShopifyClient,
+    pub(crate) cache: Cache,
     syncer: Syncer,
-    jobs: Supervisor,
+    pub(crate) jobs: Supervisor,
+    /// Set by the `app/uninstalled` webhook: no more syncs for this session.
+    uninstalled: Arc<AtomicBool>,
 }
 
 /// Job kinds the engine runs through its durable queue.
@@ -129,12 +136,19 @@ fn sync_handler(
     events: Events,
     kind: SyncKind,
     one_at_a_time: Arc<tokio::sync::Semaphore>,
+    uninstalled: Arc<AtomicBool>,
 ) -> impl JobHandler {
     move |_cx: JobContext| {
         let syncer = syncer.clone();
         let events = events.clone();
         let gate = one_at_a_time.clone();
+        let uninstalled = uninstalled.clone();
         async move {
+            if uninstalled.load(Ordering::SeqCst) {
+                return Err(JobError::permanent(
+                    "The Shelfsync app was uninstalled from the store; connect it again to sync.",
+                ));
+            }
             let _turn = gate
                 .acquire()
                 .await
@@ -162,6 +176,10 @@ pub struct Engine {
     jobs_config: SupervisorConfig,
     events: Events,
     session: RwLock<Option<Arc<Session>>>,
+    intake_stats: IntakeStats,
+    known_subscriptions: crate::intake::KnownSubscriptions,
+    /// Only taken to swap the value, never across an `.await`.
+    intake: Mutex<Option<RunningIntake>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -177,15 +195,24 @@ impl std::fmt::Debug for Engine {
 }
 
 const PROFILE_FILE: &str = "profile.json";
+/// The webhook subscriptions intake has seen, so a removal is noticed across restarts.
+const KNOWN_SUBSCRIPTIONS_FILE: &str = "webhook-subscriptions.json";
 
 impl Engine {
-    /// An engine over `config.data_dir`; no network and no keychain access yet.
+    /// An engine over `config.data_dir`; no network and no keychain access yet (it reads the
+    /// small list of webhook subscriptions it has seen, if there is one).
     pub fn new(config: EngineConfig) -> Self {
+        let known_subscriptions = crate::intake::KnownSubscriptions::persistent(
+            config.data_dir.join(KNOWN_SUBSCRIPTIONS_FILE),
+        );
         Self {
             config,
             jobs_config: SupervisorConfig::default(),
             events: Events::new(),
             session: RwLock::new(None),
+            intake_stats: IntakeStats::default(),
+            known_subscriptions,
+            intake: Mutex::new(None),
         }
     }
 
@@ -209,6 +236,38 @@ impl Engine {
 
     pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    pub(crate) fn intake_stats(&self) -> &IntakeStats {
+        &self.intake_stats
+    }
+
+    pub(crate) fn known_subscriptions(&self) -> &crate::intake::KnownSubscriptions {
+        &self.known_subscriptions
+    }
+
+    /// The keychain this engine keeps its stores' secrets in.
+    pub fn keychain(&self) -> &Keychain {
+        &self.config.keychain
+    }
+
+    pub(crate) fn swap_intake(&self, next: Option<RunningIntake>) -> Option<RunningIntake> {
+        std::mem::replace(
+            &mut *self.intake.lock().unwrap_or_else(|p| p.into_inner()),
+            next,
+        )
+    }
+
+    pub(crate) fn with_intake<T>(&self, f: impl FnOnce(Option<&RunningIntake>) -> T) -> T {
+        f(self
+            .intake
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref())
+    }
+
+    pub(crate) fn current_cache(&self) -> Option<Cache> {
+        self.current().map(|s| s.cache.clone())
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -335,6 +394,7 @@ impl Engine {
                 detail: e.to_string(),
             })?;
         }
+        self.stop_intake().await;
         if let Some(old) = self.current() {
             old.jobs.shutdown().await;
         }
@@ -373,6 +433,12 @@ impl Engine {
         let syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
         self.forward_bucket(&client);
         let gate = Arc::new(tokio::sync::Semaphore::new(1));
+        let uninstalled = Arc::new(AtomicBool::new(false));
+        let flag = uninstalled.clone();
+        let processor = Processor::new(
+            syncer.clone(),
+            Arc::new(move || flag.store(true, Ordering::SeqCst)),
+        );
         let handlers = JobHandlers::new()
             .with(
                 JOB_SYNC_FULL,
@@ -381,6 +447,7 @@ impl Engine {
                     self.events.clone(),
                     SyncKind::Full,
                     gate.clone(),
+                    uninstalled.clone(),
                 ),
             )
             .with(
@@ -390,14 +457,18 @@ impl Engine {
                     self.events.clone(),
                     SyncKind::Incremental,
                     gate,
+                    uninstalled.clone(),
                 ),
-            );
+            )
+            .with(JOB_WEBHOOK, processor);
         let jobs = Supervisor::start(
             cache.clone(),
             self.events.clone(),
             handlers,
             self.jobs_config.clone(),
         );
+        // Intake belongs to the session it was started for.
+        self.stop_intake().await;
         let previous = self.current();
         self.replace_session(Some(Arc::new(Session {
             profile,
@@ -405,6 +476,7 @@ impl Engine {
             cache,
             syncer,
             jobs,
+            uninstalled,
         })));
         if let Some(old) = previous {
             old.jobs.shutdown().await;
@@ -424,8 +496,18 @@ impl Engine {
         });
     }
 
-    fn session(&self) -> Result<Arc<Session>, EngineError> {
+    pub(crate) fn session(&self) -> Result<Arc<Session>, EngineError> {
         self.current().ok_or(EngineError::NotConnected)
+    }
+
+    /// The session, unless the app was uninstalled from the store (then syncing has stopped
+    /// until the store is connected again, and it counts as not connected).
+    fn syncing_session(&self) -> Result<Arc<Session>, EngineError> {
+        let session = self.session()?;
+        if session.uninstalled.load(Ordering::SeqCst) {
+            return Err(EngineError::NotConnected);
+        }
+        Ok(session)
     }
 
     /// The connected store's cache.
@@ -444,7 +526,7 @@ impl Engine {
 
     /// Runs a sync now. A refused credential raises a "reconnect" attention event.
     pub async fn sync(&self, kind: SyncKind) -> Result<SyncReport, EngineError> {
-        let session = self.session()?;
+        let session = self.syncing_session()?;
         Ok(run_sync(&session.syncer, &self.events, kind).await?)
     }
 
@@ -477,7 +559,10 @@ impl Engine {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if self.current().is_none() {
+            if self
+                .current()
+                .is_none_or(|s| s.uninstalled.load(Ordering::SeqCst))
+            {
                 continue;
             }
             if let Err(err) = self.request_sync(SyncKind::Incremental).await {
@@ -495,7 +580,7 @@ impl Engine {
             SyncKind::Incremental => JOB_SYNC_INCREMENTAL,
         };
         Ok(self
-            .session()?
+            .syncing_session()?
             .jobs
             .enqueue(NewJob {
                 kind: job_kind.to_string(),
@@ -534,6 +619,7 @@ impl Engine {
 
     /// Stops the queue's workers after their current jobs (bounded wait).
     pub async fn shutdown(&self) {
+        self.stop_intake().await;
         if let Some(session) = self.current() {
             session.jobs.shutdown().await;
         }
@@ -548,6 +634,7 @@ impl Engine {
                 cache: None,
                 queue: None,
                 watermarks: Vec::new(),
+                intake: None,
             });
         };
         let (counts, queue, watermarks) = session
@@ -562,6 +649,7 @@ impl Engine {
             cache: Some(counts),
             queue: Some(queue),
             watermarks,
+            intake: Some(self.intake_status().await?),
         })
     }
 }

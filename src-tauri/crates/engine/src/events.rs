@@ -64,6 +64,8 @@ pub enum EngineEvent {
     },
     /// Something needs a person.
     Attention { attention: Attention },
+    /// The cloud relay's queue became unreachable (after each failed poll) or reachable again.
+    Relay { relay: crate::relay::RelayState },
 }
 
 /// The engine's event channel. Cloning shares it.

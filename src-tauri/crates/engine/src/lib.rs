@@ -3,6 +3,10 @@
 //!
 //! The desktop app and the `shelfsync` CLI are both thin front ends over this crate, so
 //! every behaviour a store owner relies on is testable headless, against the simulator.
+//!
+//! Store changes arrive two ways: polls ([`sync`], [`bulk_sync`]) and webhooks ([`intake`]),
+//! both through the durable work queue ([`jobs`]), so a failure in either lands in the same
+//! failed list and nothing acknowledged is lost in a crash.
 //! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
 
 pub mod bulk_sync;
@@ -12,7 +16,9 @@ pub mod credentials;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod intake;
 pub mod jobs;
+pub mod relay;
 pub mod sync;
 
 pub use bulk_sync::{BulkCounts, BulkSettings};
@@ -22,8 +28,16 @@ pub use engine::{
     AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
 };
 pub use events::{Attention, EngineEvent, Events, SyncKind};
+pub use intake::{
+    IntakeConfig, IntakeError, IntakeEvent, IntakeEvents, IntakePath, IntakeStats, IntakeStatus,
+    RelayStatus,
+};
 pub use jobs::{
     JobContext, JobError, JobHandler, JobHandlers, JobRetryPolicy, Supervisor, SupervisorConfig,
+};
+pub use relay::{
+    Relay, RelayCredentials, RelayError, RelayHealth, RelaySettings, RelayState,
+    RetrySchedule as RelayRetrySchedule,
 };
 /// Secrets are defined beside the client that sends them; the engine re-exports the type.
 pub use shelfsync_shopify::Secret;

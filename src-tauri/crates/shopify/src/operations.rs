@@ -44,6 +44,12 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (BulkOperationsRecent::NAME, BulkOperationsRecent::DOCUMENT),
     (BulkOperationCancel::NAME, BulkOperationCancel::DOCUMENT),
     (FULL_SYNC_BULK_NAME, FULL_SYNC_BULK_QUERY),
+    (InventoryLevelRead::NAME, InventoryLevelRead::DOCUMENT),
+    (WebhookSubscriptions::NAME, WebhookSubscriptions::DOCUMENT),
+    (
+        WebhookSubscriptionCreate::NAME,
+        WebhookSubscriptionCreate::DOCUMENT,
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -637,4 +643,107 @@ pub struct BulkQuantity<'a> {
     #[serde(borrow)]
     pub name: Cow<'a, str>,
     pub quantity: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook intake: one level read back after an ambiguous webhook, and the subscriptions.
+
+/// One inventory level by its global id (`gid://shopify/InventoryLevel/<location>?
+/// inventory_item_id=<item>`, the `admin_graphql_api_id` of an `inventory_levels/update`
+/// webhook), with every quantity: the webhook carries only `available`.
+pub struct InventoryLevelRead;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryLevelReadVariables {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryLevelReadData {
+    pub inventory_level: Option<LevelNode>,
+}
+
+impl Operation for InventoryLevelRead {
+    const NAME: &'static str = "InventoryLevelRead";
+    const DOCUMENT: &'static str = document!("InventoryLevelRead.graphql");
+    type Variables = InventoryLevelReadVariables;
+    type Data = InventoryLevelReadData;
+
+    fn estimated_cost(_variables: &Self::Variables) -> f64 {
+        2.0
+    }
+}
+
+/// The app's webhook subscriptions (those created through the API), optionally only some
+/// topics or one address.
+pub struct WebhookSubscriptions;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookSubscriptionsVariables {
+    pub first: u32,
+    pub after: Option<String>,
+    /// `WebhookSubscriptionTopic` values, e.g. `INVENTORY_LEVELS_UPDATE`.
+    pub topics: Option<Vec<String>>,
+    pub uri: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSubscriptionsData {
+    pub webhook_subscriptions: WebhookSubscriptionPage,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSubscriptionPage {
+    pub nodes: Vec<WebhookSubscriptionNode>,
+    pub page_info: PageInfo,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct WebhookSubscriptionNode {
+    pub id: String,
+    pub topic: String,
+    pub uri: String,
+}
+
+impl Operation for WebhookSubscriptions {
+    const NAME: &'static str = "WebhookSubscriptions";
+    const DOCUMENT: &'static str = document!("WebhookSubscriptions.graphql");
+    type Variables = WebhookSubscriptionsVariables;
+    type Data = WebhookSubscriptionsData;
+}
+
+/// Subscribes `uri` (an `https://` address) to one topic, JSON bodies.
+///
+/// Sent without an idempotency key: Shopify refuses a second subscription of the same topic
+/// and address ("Address for this topic has already been taken"), so a retry after a lost
+/// answer cannot create a duplicate; the caller treats that refusal as "already there".
+pub struct WebhookSubscriptionCreate;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookSubscriptionCreateVariables {
+    pub topic: String,
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSubscriptionCreateData {
+    pub webhook_subscription_create: Option<WebhookSubscriptionCreatePayload>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSubscriptionCreatePayload {
+    pub webhook_subscription: Option<WebhookSubscriptionNode>,
+    pub user_errors: Vec<UserError>,
+}
+
+impl Operation for WebhookSubscriptionCreate {
+    const NAME: &'static str = "WebhookSubscriptionCreate";
+    const DOCUMENT: &'static str = document!("WebhookSubscriptionCreate.graphql");
+    type Variables = WebhookSubscriptionCreateVariables;
+    type Data = WebhookSubscriptionCreateData;
 }

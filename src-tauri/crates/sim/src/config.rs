@@ -76,6 +76,9 @@ pub struct SimConfig {
     /// Access scopes granted to the app (comma-separated on the command line). A `write_` scope
     /// implies its `read_` scope, as on Shopify.
     pub scopes: Vec<String>,
+    /// Where `arn:aws:events:…` webhook subscriptions are delivered (also settable at run time
+    /// with `POST /_sim/eventbridge`); `None` keeps them undelivered.
+    pub eventbridge: Option<crate::webhooks::eventbridge::EventBridgeTarget>,
 }
 
 /// 2026-07-15T00:00:00Z: inside the 2026-07 version's support window.
@@ -99,6 +102,7 @@ impl Default for SimConfig {
             token_ttl_secs: 86_399,
             legacy_admin_token: Some(String::new()),
             scopes: crate::auth::SCOPES.split(',').map(str::to_owned).collect(),
+            eventbridge: None,
         }
     }
 }

@@ -4,7 +4,8 @@
 //! tests, benchmarks and the demo. It serves a seeded store over real HTTP: the client-credentials
 //! grant, the GraphQL Admin endpoint validated against the real 2026-07 schema, query cost and a
 //! leaky-bucket throttle, and webhooks: subscriptions, and signed deliveries of every store event
-//! through a simulated tunnel, retried on the simulator's clock ([`webhooks`]). Start it in-process with [`start`] (port 0 for tests) or run the
+//! through a simulated tunnel or to EventBridge with signed `PutEvents`, retried on the simulator's clock
+//! ([`webhooks`]). Start it in-process with [`start`] (port 0 for tests) or run the
 //! `shopify-sim` binary, whose first stdout line is the [`StartInfo`] JSON.
 //!
 //! Comments cite "FACTS §n": sections of `docs/shopify-facts.md`, the team's list of Shopify

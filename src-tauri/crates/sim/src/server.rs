@@ -263,6 +263,7 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         plan: config.plan.name.clone(),
     };
     let config_seed = config.seed;
+    let eventbridge = config.eventbridge.clone();
     let state = Arc::new(SimState {
         config,
         clock,
@@ -278,6 +279,7 @@ pub async fn start_with_clock(config: SimConfig, clock: SimClock) -> std::io::Re
         webhooks: crate::webhooks::Webhooks::new(config_seed),
         bulk: crate::bulk::BulkOperations::new(config_seed),
     });
+    state.webhooks.set_eventbridge(eventbridge);
     crate::bulk::spawn_worker(&state);
     let dispatcher = crate::webhooks::delivery::spawn(state.clone());
     let ticker_state = state.clone();

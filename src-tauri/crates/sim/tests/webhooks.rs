@@ -1104,7 +1104,7 @@ async fn retries_keep_the_address_the_event_fired_with_and_the_schedule_is_confi
 }
 
 #[tokio::test]
-async fn eventbridge_subscriptions_are_kept_but_not_delivered_yet() {
+async fn eventbridge_subscriptions_without_a_target_are_kept_but_not_delivered() {
     let s = start(small_config()).await;
     let api_client_id = get(&s, "/_sim/webhooks").await["api_client_id"]
         .as_u64()
@@ -1118,11 +1118,58 @@ async fn eventbridge_subscriptions_are_kept_but_not_delivered_yet() {
     edit_stock(&s, -1).await;
     let log = wait_log(&s, |l| !l.is_empty()).await;
     assert_eq!(log[0]["outcome"], "not_simulated");
+    assert!(
+        log[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("POST /_sim/eventbridge")
+    );
     // Not a failure: the subscription stays and nothing is retried.
     s.clock.advance(Duration::from_secs(3600));
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(deliveries(&s).await.len(), 1);
     let overview = get(&s, "/_sim/webhooks").await;
     assert_eq!(overview["subscriptions"][0]["consecutive_failures"], 0);
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn an_eventbridge_target_is_set_shown_without_its_secret_and_cleared() {
+    let s = start(small_config()).await;
+    assert_eq!(get(&s, "/_sim/eventbridge").await["target"], Value::Null);
+    let target = json!({
+        "endpoint_url": "http://127.0.0.1:9",
+        "region": "us-east-1",
+        "event_bus_name": "shop",
+        "access_key_id": "AKIDEXAMPLE",
+        "secret_access_key": "do-not-show-this",
+    });
+    let shown = post(&s, "/_sim/eventbridge", target).await;
+    assert_eq!(shown["target"]["event_bus_name"], "shop");
+    let again = get(&s, "/_sim/eventbridge").await;
+    assert_eq!(again["target"]["access_key_id"], "AKIDEXAMPLE");
+    assert!(!again.to_string().contains("do-not-show-this"));
+    // With a target that does not answer, a delivery is a failure and is retried.
+    let api_client_id = get(&s, "/_sim/webhooks").await["api_client_id"]
+        .as_u64()
+        .unwrap();
+    subscribe_ok(
+        &s,
+        "INVENTORY_LEVELS_UPDATE",
+        &format!("arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/{api_client_id}/shelfsync"),
+    )
+    .await;
+    edit_stock(&s, -1).await;
+    let log = wait_log(&s, |l| !l.is_empty()).await;
+    assert_eq!(log[0]["outcome"], "failed", "{log:#?}");
+    assert!(log[0]["next_attempt_at"].is_string());
+    let r = s
+        .http
+        .delete(format!("{}/_sim/eventbridge", s.sim.info.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(get(&s, "/_sim/eventbridge").await["target"], Value::Null);
     s.sim.stop().await;
 }

@@ -478,10 +478,10 @@ pub struct CacheCounts {
     pub orders: u64,
 }
 
-const VARIANT_COLUMNS: &str = "v.id, v.product_id, v.title, v.sku, v.price, v.compare_at_price, \
+pub(crate) const VARIANT_COLUMNS: &str = "v.id, v.product_id, v.title, v.sku, v.price, v.compare_at_price, \
                                v.inventory_item_id, v.updated_at";
 
-fn variant_from(row: &Row<'_>) -> rusqlite::Result<Variant> {
+pub(crate) fn variant_from(row: &Row<'_>) -> rusqlite::Result<Variant> {
     Ok(Variant {
         id: row.get(0)?,
         product_id: row.get(1)?,

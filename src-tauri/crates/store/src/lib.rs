@@ -38,6 +38,7 @@ mod db;
 mod error;
 mod file_name;
 mod inbox;
+mod intake;
 mod migrate;
 mod model;
 mod queue;
@@ -47,6 +48,7 @@ pub use catalogue::CacheCounts;
 pub use db::{Clock, DEFAULT_BUSY_TIMEOUT, Database, Durability, OpenOptions, Reader, WriteTx};
 pub use error::{Error, Result};
 pub use file_name::store_file_name;
+pub use intake::InboxCounts;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
     AuditEntry, Enqueued, Job, JobCounts, JobState, Level, LineItem, Location, Money, NewJob,

@@ -12,6 +12,18 @@
 //! grace period to finish, and whatever is cut short goes back to the queue (jobs are safe to
 //! run again, and a watermark only moves with the data it covers).
 //!
+//! With `--webhook-port` it also receives the store's webhooks on 127.0.0.1 (behind the
+//! owner's tunnel, whose public address `--webhook-url` gives): each one is committed to the
+//! inbox before it is acknowledged and applied through the same queue. A subscription that
+//! Shopify removed and the daemon re-created is reported on stdout.
+//!
+//! With `--relay-queue-url` it also reads the cloud relay's SQS queue (Shopify → EventBridge
+//! → SQS), which holds the store's events while the computer is off; both paths commit into
+//! the same inbox, so an event arriving both ways is applied once. The queue's AWS key lives
+//! in the keychain; `--relay-keys-stdin` stores it (never on the command line, where other
+//! users could read it). An unreachable relay is reported on stdout, and again when it
+//! answers.
+//!
 //! While the daemon runs it holds the store's database, so the hints it prints say to stop
 //! it before `shelfsync connect` or `shelfsync jobs retry`.
 
@@ -20,7 +32,10 @@ use crate::context::Context;
 use crate::failure::Failure;
 use crate::output;
 use serde_json::json;
-use shelfsync_engine::{Attention, EngineEvent, SyncKind};
+use shelfsync_engine::{
+    Attention, EngineEvent, IntakeConfig, IntakeError, IntakeEvent, RelayCredentials,
+    RelaySettings, RelayState, Secret, StoreKey, SyncKind,
+};
 use shelfsync_store::JobState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,15 +45,82 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::oneshot;
 
 pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
+    if let Some(url) = &args.webhook_url
+        && !url.starts_with("https://")
+    {
+        return Err(Failure::usage(format!(
+            "--webhook-url {url:?} is not an https:// address; Shopify only delivers to https. \
+             Give your tunnel's public address."
+        )));
+    }
+    let relay = args
+        .relay_queue_url
+        .as_deref()
+        .map(|url| relay_settings(url, &args))
+        .transpose()?;
+    let relay_keys = if args.relay_keys_stdin {
+        Some(
+            tokio::task::spawn_blocking(read_relay_keys)
+                .await
+                .map_err(|e| Failure::local(e.to_string()))??,
+        )
+    } else {
+        None
+    };
+    let signing_secrets = if args.webhook_secret_stdin {
+        vec![
+            tokio::task::spawn_blocking(read_signing_secret)
+                .await
+                .map_err(|e| Failure::local(e.to_string()))??,
+        ]
+    } else {
+        Vec::new()
+    };
     let engine = ctx.daemon_engine();
     // Subscribed before the session starts, so not even the first job's events are missed.
     let events = engine.events().subscribe();
+    let intake_events = engine.intake_events().subscribe();
     let profile = engine.resume().await?;
     let address = profile.address.clone();
     eprintln!(
         "Shelfsync daemon for {} ({}): an incremental sync every {} s. Ctrl-C to stop.",
         profile.name, profile.address, args.interval
     );
+    if let Some(keys) = &relay_keys {
+        keys.save(&ctx.keychain(), &StoreKey::new(&address))
+            .await
+            .map_err(|e| Failure::local(format!("could not store the relay's AWS key: {e}")))?;
+        eprintln!("The relay's AWS key is stored in the keychain.");
+    }
+    if args.webhook_port.is_some() || relay.is_some() {
+        let queue = relay.as_ref().map(|r| r.queue_url.clone());
+        let addr = engine
+            .start_intake(IntakeConfig {
+                port: args.webhook_port.unwrap_or(0),
+                listen: args.webhook_port.is_some(),
+                public_url: args.webhook_url.clone(),
+                signing_secrets,
+                relay,
+                relay_event_source: args.relay_event_source.clone(),
+                ..IntakeConfig::default()
+            })
+            .await
+            .map_err(|e| intake_failure(e, &address))?;
+        match (addr, &args.webhook_url) {
+            (Some(addr), Some(url)) => {
+                eprintln!("Receiving webhooks on http://{addr} (public address {url}).")
+            }
+            (Some(addr), None) => eprintln!(
+                "Receiving webhooks on http://{addr}; subscriptions are left as they are (no \
+                 --webhook-url)."
+            ),
+            (None, _) => {}
+        }
+        if let Some(queue) = queue {
+            eprintln!("Reading the cloud relay queue {queue}.");
+        }
+        tokio::spawn(watch_intake(intake_events, ctx.json));
+    }
 
     let reconnect_needed = Arc::new(AtomicBool::new(false));
     let (stop_watching, stopped) = oneshot::channel();
@@ -76,6 +158,111 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
     let _ = watcher.await;
     eprintln!("Shelfsync daemon stopped.");
     Ok(())
+}
+
+/// The signing key from stdin, one line.
+fn read_signing_secret() -> Result<Secret, Failure> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Failure::usage(format!("could not read the signing secret from stdin: {e}"))
+    })?;
+    let secret = line.trim();
+    if secret.is_empty() {
+        return Err(Failure::usage(
+            "--webhook-secret-stdin: no secret on stdin. Pipe the app's API secret key.",
+        ));
+    }
+    Ok(Secret::new(secret))
+}
+
+/// The relay's queue settings from the flags; the region defaults to the queue URL's.
+fn relay_settings(queue_url: &str, args: &DaemonArgs) -> Result<RelaySettings, Failure> {
+    let region = match &args.relay_region {
+        Some(region) => region.clone(),
+        None => region_of(queue_url).ok_or_else(|| {
+            Failure::usage(format!(
+                "--relay-queue-url {queue_url:?} does not name its region \
+                 (https://sqs.REGION.amazonaws.com/…); give --relay-region."
+            ))
+        })?,
+    };
+    Ok(RelaySettings {
+        endpoint_url: args.relay_endpoint.clone(),
+        ..RelaySettings::new(queue_url, region)
+    })
+}
+
+/// `us-east-2` from `https://sqs.us-east-2.amazonaws.com/123456789012/shop-events`.
+fn region_of(queue_url: &str) -> Option<String> {
+    let host = queue_url.strip_prefix("https://")?.split('/').next()?;
+    let region = host.strip_prefix("sqs.")?.strip_suffix(".amazonaws.com")?;
+    (!region.is_empty() && !region.contains('.')).then(|| region.to_owned())
+}
+
+/// The relay's AWS key from stdin: the access key id, then the secret access key.
+fn read_relay_keys() -> Result<RelayCredentials, Failure> {
+    let mut lines = std::io::stdin().lines();
+    let mut next = |what: &str| -> Result<String, Failure> {
+        let line = lines
+            .next()
+            .transpose()
+            .map_err(|e| Failure::usage(format!("could not read the {what} from stdin: {e}")))?
+            .unwrap_or_default();
+        let line = line.trim().to_owned();
+        if line.is_empty() {
+            return Err(Failure::usage(format!(
+                "--relay-keys-stdin: no {what} on stdin. Pipe the access key id and the secret \
+                 access key, one per line."
+            )));
+        }
+        Ok(line)
+    };
+    let access_key_id = next("access key id")?;
+    let secret = next("secret access key")?;
+    Ok(RelayCredentials {
+        access_key_id,
+        secret_access_key: Secret::new(secret),
+    })
+}
+
+fn intake_failure(err: IntakeError, address: &str) -> Failure {
+    match err {
+        IntakeError::Engine(err) => Failure::engine(err, Some(address)),
+        IntakeError::NoSigningSecret => Failure::usage(format!(
+            "{} Pipe it with --webhook-secret-stdin.",
+            IntakeError::NoSigningSecret
+        )),
+        other => Failure::usage(other.to_string()),
+    }
+}
+
+/// Prints what a person should hear about webhook intake: subscriptions lost and restored.
+async fn watch_intake(mut events: Receiver<IntakeEvent>, json: bool) {
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        let text = match &event {
+            IntakeEvent::SubscriptionLost { topic, uri } => format!(
+                "Webhooks: Shopify removed the {topic} subscription for {uri} (deliveries \
+                 failed); creating it again."
+            ),
+            IntakeEvent::SubscriptionRestored { topic, .. } => {
+                format!("Webhooks: the {topic} subscription is back; a sync reads what was missed.")
+            }
+            _ => continue,
+        };
+        let printed = if json {
+            output::json_line(&json!({ "intake": event, "message": text }))
+        } else {
+            output::line(&text)
+        };
+        if let Err(failure) = printed {
+            eprintln!("shelfsync: {}", failure.message);
+        }
+    }
 }
 
 /// What the event watcher needs.
@@ -146,6 +333,32 @@ fn show(event: &EngineEvent, w: &mut Watch) {
             output::thousands(*rows),
             *elapsed_ms as f64 / 1000.0
         ),
+        EngineEvent::Relay { relay } => {
+            let text = match relay {
+                RelayState::Unreachable {
+                    error, retry_in_ms, ..
+                } => format!(
+                    "Cloud relay unreachable: {error} Trying again in {} s; the queue keeps \
+                     the store's events meanwhile.",
+                    retry_in_ms.div_ceil(1000)
+                ),
+                RelayState::Reachable => {
+                    "Cloud relay reachable again: reading the events it held.".to_owned()
+                }
+            };
+            if w.last.as_deref() == Some(text.as_str()) {
+                return;
+            }
+            let printed = if w.json {
+                output::json_line(&json!({ "relay": relay, "message": text }))
+            } else {
+                output::line(&text)
+            };
+            if let Err(failure) = printed {
+                eprintln!("shelfsync: {}", failure.message);
+            }
+            w.last = Some(text);
+        }
         EngineEvent::Job {
             kind,
             state: JobState::Pending,

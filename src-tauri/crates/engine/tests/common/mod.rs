@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod moto;
+
 use shelfsync_store::Reader;
 use shopify_sim::RunningSim;
 use shopify_sim::store::{QUANTITY_NAMES, money};

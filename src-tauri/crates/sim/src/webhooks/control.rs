@@ -7,6 +7,9 @@
 //! | `DELETE /_sim/tunnels/{name}` | | closes a tunnel (name, host or public URL); deliveries to it fail from then on |
 //! | `GET /_sim/webhooks` | | `api_client_id`, settings, subscriptions with their failure counts |
 //! | `GET /_sim/webhooks/deliveries` | | every attempt, drop and abandonment, oldest first |
+//! | `GET /_sim/eventbridge` | | the EventBridge target (without its secret key), or `null` |
+//! | `POST /_sim/eventbridge` | `{"endpoint_url":"http://127.0.0.1:PORT","region":"us-east-1","event_bus_name":"shop","access_key_id":"…","secret_access_key":"…"}` | delivers `arn:aws:events:…` subscriptions there from now on |
+//! | `DELETE /_sim/eventbridge` | | stops delivering them (recorded as `not_simulated`) |
 //! | `POST /_sim/webhooks/settings` | `{"first_retry_seconds":60,"retries":8,"removal_after_failures":8,"timeout_seconds":5,"max_concurrency":16}` | delivery policy (omitted keys take the defaults) |
 //!
 //! Webhook faults are set with the other faults, `POST /_sim/faults`.
@@ -22,6 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Settings;
+use super::eventbridge::EventBridgeTarget;
 use super::tunnel;
 use crate::clock::format_rfc3339;
 use crate::server::SimState;
@@ -33,6 +37,12 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/webhooks", get(overview))
         .route("/_sim/webhooks/deliveries", get(deliveries))
         .route("/_sim/webhooks/settings", post(set_settings))
+        .route(
+            "/_sim/eventbridge",
+            get(show_eventbridge)
+                .post(set_eventbridge)
+                .delete(clear_eventbridge),
+        )
 }
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
@@ -122,4 +132,35 @@ async fn set_settings(
     }
     state.webhooks.set_settings(settings.clone());
     Json(json!(settings)).into_response()
+}
+
+async fn show_eventbridge(State(state): State<Arc<SimState>>) -> Response {
+    let view = state
+        .webhooks
+        .eventbridge()
+        .map(|t| t.public_view())
+        .unwrap_or(serde_json::Value::Null);
+    Json(json!({ "target": view })).into_response()
+}
+
+async fn set_eventbridge(
+    State(state): State<Arc<SimState>>,
+    Json(target): Json<EventBridgeTarget>,
+) -> Response {
+    let url_ok =
+        target.endpoint_url.starts_with("http://") || target.endpoint_url.starts_with("https://");
+    if !url_ok || target.region.is_empty() || target.event_bus_name.is_empty() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "endpoint_url must be an http(s) URL; region and event_bus_name must not be empty",
+        );
+    }
+    let view = target.public_view();
+    state.webhooks.set_eventbridge(Some(target));
+    Json(json!({ "target": view })).into_response()
+}
+
+async fn clear_eventbridge(State(state): State<Arc<SimState>>) -> Response {
+    state.webhooks.set_eventbridge(None);
+    StatusCode::NO_CONTENT.into_response()
 }

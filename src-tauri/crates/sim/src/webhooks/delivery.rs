@@ -35,9 +35,11 @@ use super::{Webhooks, uuid_from};
 use crate::clock::{SimClock, UnixMillis, format_rfc3339};
 use crate::server::{API_VERSION, SimState};
 
-/// Where a delivery goes. HTTPS is delivered (through a [`super::tunnel`]); the cloud targets
-/// are accepted and validated but not delivered yet: their attempts are recorded as
-/// `not_simulated`, count as neither success nor failure, and are not retried.
+/// Where a delivery goes. HTTPS is delivered through a [`super::tunnel`]; EventBridge with a
+/// signed `PutEvents` to the configured [`super::eventbridge::EventBridgeTarget`]. Pub/Sub, and
+/// EventBridge while no target is configured, are accepted and validated but not delivered:
+/// their attempts are recorded as `not_simulated`, count as neither success nor failure, and
+/// are not retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryTarget {
     Https(String),
@@ -70,9 +72,27 @@ impl DeliveryTarget {
     async fn send(&self, job: &Job, ctx: &SendContext) -> Sent {
         match self {
             DeliveryTarget::Https(uri) => send_https(uri, job, ctx).await,
-            DeliveryTarget::EventBridge(_) => {
-                Sent::NotSimulated("EventBridge delivery is not simulated yet".into())
-            }
+            DeliveryTarget::EventBridge(arn) => match &ctx.eventbridge {
+                Some(target) => {
+                    let send = super::eventbridge::send(&ctx.client, target, arn, job, &ctx.secret);
+                    let limit = Duration::from_millis(ctx.timeout_ms.max(0) as u64)
+                        .max(REAL_TIMEOUT_FLOOR);
+                    match tokio::time::timeout(limit, send).await {
+                        Ok(sent) => sent,
+                        Err(_) => Sent::Failed {
+                            status: None,
+                            error: format!(
+                                "timed out: EventBridge did not answer within {} s",
+                                limit.as_secs_f64()
+                            ),
+                        },
+                    }
+                }
+                None => Sent::NotSimulated(
+                    "no EventBridge target is configured (SimConfig::eventbridge or POST /_sim/eventbridge)"
+                        .into(),
+                ),
+            },
             DeliveryTarget::PubSub { .. } => {
                 Sent::NotSimulated("Pub/Sub delivery is not simulated".into())
             }
@@ -160,6 +180,7 @@ struct SendContext {
     secret: String,
     timeout_ms: i64,
     route: Option<String>,
+    eventbridge: Option<super::eventbridge::EventBridgeTarget>,
 }
 
 /// base64 HMAC-SHA256 of the raw body under the app's client secret (`X-Shopify-Hmac-Sha256`).
@@ -497,6 +518,7 @@ fn due_jobs(state: &SimState, client: &reqwest::Client) -> Vec<(Job, SendContext
     let secret = state.tokens().client_secret.clone();
     let mut inner = state.webhooks.lock();
     let settings = inner.settings.clone();
+    let eventbridge = inner.eventbridge.clone();
     let busy = inner.pending.iter().filter(|p| p.in_flight).count();
     let free = settings.max_concurrency.max(1).saturating_sub(busy);
     if free == 0 {
@@ -525,6 +547,7 @@ fn due_jobs(state: &SimState, client: &reqwest::Client) -> Vec<(Job, SendContext
                 secret: secret.clone(),
                 timeout_ms: seconds_to_ms(settings.timeout_seconds),
                 route,
+                eventbridge: eventbridge.clone(),
             },
         ));
     }

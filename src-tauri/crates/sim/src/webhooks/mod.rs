@@ -12,6 +12,8 @@
 //! - [`delivery`]: the dispatcher task that turns each logged store event into one delivery per
 //!   matching subscription, signs it, sends it through a [`delivery::DeliveryTarget`], retries
 //!   and removes subscriptions; faults (duplicates, reordering, drops, delay) are seeded.
+//! - [`eventbridge`]: signed `PutEvents` in Shopify's EventBridge envelope, for `arn:aws:events:…`
+//!   subscriptions, to a configured endpoint (Amazon's, or a local one in tests).
 //! - [`tunnel`]: `https://<name>.tunnel.shelfsync.test` addresses that reach a loopback port,
 //!   the way ngrok or cloudflared give a laptop a public address.
 //! - [`control`]: the `/_sim/tunnels` and `/_sim/webhooks/…` routes.
@@ -19,6 +21,7 @@
 
 pub mod control;
 pub mod delivery;
+pub mod eventbridge;
 pub mod graphql;
 pub mod payload;
 pub mod tunnel;
@@ -119,6 +122,8 @@ pub(crate) struct Inner {
     pub cursor: usize,
     pub settings: Settings,
     pub rng: SeededRng,
+    /// Where EventBridge subscriptions are delivered; `None` records them as not simulated.
+    pub eventbridge: Option<eventbridge::EventBridgeTarget>,
 }
 
 impl Webhooks {
@@ -138,6 +143,7 @@ impl Webhooks {
                 cursor: 0,
                 settings: Settings::default(),
                 rng,
+                eventbridge: None,
             }),
             wake: tokio::sync::Notify::new(),
         }
@@ -155,6 +161,16 @@ impl Webhooks {
     pub fn set_settings(&self, settings: Settings) {
         self.lock().settings = settings;
         self.wake.notify_one();
+    }
+
+    /// Where EventBridge subscriptions are delivered from now on (`None`: not delivered).
+    pub fn set_eventbridge(&self, target: Option<eventbridge::EventBridgeTarget>) {
+        self.lock().eventbridge = target;
+        self.wake.notify_one();
+    }
+
+    pub fn eventbridge(&self) -> Option<eventbridge::EventBridgeTarget> {
+        self.lock().eventbridge.clone()
     }
 
     /// Current subscriptions, in id order.

@@ -1,0 +1,129 @@
+//! A real SQS and EventBridge on loopback: `moto_server` from the venv `.ci/test` installs
+//! (`SHELFSYNC_MOTO_SERVER` names it; otherwise `moto_server` on PATH). Missing moto is a test
+//! failure, never a silent pass: the tests that need it are `#[ignore]`d for a plain
+//! `cargo test` and run by `.ci/test` with `--include-ignored`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The owner's AWS side, as `tests/fixtures/relay_setup.py` created it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RelayQueue {
+    pub queue_url: String,
+    pub dead_letter_url: String,
+}
+
+/// A running `moto_server`, stopped when dropped.
+pub struct Moto {
+    pub endpoint: String,
+    pub port: u16,
+    binary: PathBuf,
+    child: Child,
+}
+
+pub const BUS: &str = "shelfsync-relay";
+pub const REGION: &str = "us-east-1";
+pub const KEY_ID: &str = "AKIDRELAYTEST";
+pub const SECRET_KEY: &str = "relay-test-secret";
+
+fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("SHELFSYNC_MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("moto_server"))
+            .find(|p| p.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        panic!(
+            "moto is not installed: run the tests through .ci/test, which installs moto[server] \
+             in a venv and sets SHELFSYNC_MOTO_SERVER"
+        )
+    })
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Starts on `port` and waits until it answers (about 3 s).
+    pub fn start_on(port: u16) -> Self {
+        let binary = binary();
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            endpoint,
+            port,
+            binary,
+            child,
+        }
+    }
+
+    /// Creates the bus, the queue (with `visibility_seconds` and a dead-letter queue after
+    /// `max_receives` receives) and the rule forwarding `topics` to it.
+    pub fn set_up_relay(
+        &self,
+        queue: &str,
+        visibility_seconds: u32,
+        max_receives: u32,
+        topics: &[&str],
+    ) -> RelayQueue {
+        let python = self.binary.with_file_name("python");
+        let python = if python.is_file() {
+            python
+        } else {
+            PathBuf::from("python3")
+        };
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/relay_setup.py");
+        let out = Command::new(&python)
+            .args([
+                script,
+                &self.endpoint,
+                BUS,
+                queue,
+                &visibility_seconds.to_string(),
+                &max_receives.to_string(),
+                &topics.join(","),
+            ])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+        assert!(out.status.success(), "relay_setup.py failed");
+        let line = BufReader::new(out.stdout.as_slice())
+            .lines()
+            .map_while(Result::ok)
+            .last()
+            .expect("relay_setup.py prints the queue");
+        serde_json::from_str(&line).expect("relay_setup.py prints JSON")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
