@@ -163,6 +163,26 @@ fn credentials() -> RelayCredentials {
     }
 }
 
+/// A relay on `queue` committing into a new cache in a temporary directory (kept alive by
+/// the returned `TempDir`), with its own counters.
+async fn relay_over_new_cache(
+    moto: &Moto,
+    queue: &RelayQueue,
+) -> (tempfile::TempDir, Cache, IntakeStats, Relay) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
+    let stats = IntakeStats::default();
+    let relay = Relay::new(
+        settings(moto, queue),
+        &credentials(),
+        inbox_writer(&cache),
+        stats.clone(),
+        Events::new(),
+    )
+    .unwrap();
+    (dir, cache, stats, relay)
+}
+
 /// The inbox writer the engine's intake uses, over `cache`, with no work queue behind it:
 /// the events stay in the inbox for the test to read.
 fn inbox_writer(cache: &Cache) -> InboxWriter {
@@ -283,17 +303,7 @@ async fn a_store_event_reaches_the_inbox_through_eventbridge_and_sqs() {
     let queue = moto.set_up_relay("shop-events", 30, 5, &[TOPIC]);
     let sim = sim_delivering_to(&moto).await;
     subscribe(&sim, &arn(&sim)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
-    let stats = IntakeStats::default();
-    let relay = Relay::new(
-        settings(&moto, &queue),
-        &credentials(),
-        inbox_writer(&cache),
-        stats.clone(),
-        Events::new(),
-    )
-    .unwrap();
+    let (_dir, cache, stats, relay) = relay_over_new_cache(&moto, &queue).await;
     let running = run(&relay);
 
     edit_stock(&sim, 0).await;
@@ -508,17 +518,7 @@ async fn a_malformed_message_does_not_poison_the_queue() {
     edit_stock(&sim, 1).await;
     wait_delivered(&sim, 2).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
-    let stats = IntakeStats::default();
-    let relay = Relay::new(
-        settings(&moto, &queue),
-        &credentials(),
-        inbox_writer(&cache),
-        stats.clone(),
-        Events::new(),
-    )
-    .unwrap();
+    let (_dir, cache, stats, relay) = relay_over_new_cache(&moto, &queue).await;
     let running = run(&relay);
     let rows = wait_inbox(&cache, 2, Duration::from_secs(20)).await;
     // The malformed message is received again after its hold, then the queue's redrive
@@ -694,17 +694,7 @@ async fn duplicated_and_reordered_eventbridge_deliveries_are_stored_once_each() 
         .unwrap();
     assert!(faults.status().is_success());
     subscribe(&sim, &arn(&sim)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
-    let stats = IntakeStats::default();
-    let relay = Relay::new(
-        settings(&moto, &queue),
-        &credentials(),
-        inbox_writer(&cache),
-        stats.clone(),
-        Events::new(),
-    )
-    .unwrap();
+    let (_dir, cache, stats, relay) = relay_over_new_cache(&moto, &queue).await;
     let running = run(&relay);
     for n in 0..6 {
         edit_stock(&sim, n).await;
