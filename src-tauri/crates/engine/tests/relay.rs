@@ -731,6 +731,19 @@ fn mock_keychain() -> Keychain {
 /// An engine connected to `sim` with client credentials and fully synced (the last read
 /// before the events under test), with the relay's AWS key in its keychain.
 async fn connected_engine(sim: &RunningSim, dir: &std::path::Path) -> Arc<Engine> {
+    let (engine, keychain) = engine_connected_to(sim, dir).await;
+    engine.sync(SyncKind::Full).await.unwrap();
+    let address = engine.profile().unwrap().address;
+    credentials()
+        .save(&keychain, &StoreKey::new(&address))
+        .await
+        .unwrap();
+    engine
+}
+
+/// An engine connected to `sim` with client credentials, nothing synced and no relay key,
+/// with the keychain it keeps its secrets in.
+async fn engine_connected_to(sim: &RunningSim, dir: &std::path::Path) -> (Arc<Engine>, Keychain) {
     let keychain = mock_keychain();
     let engine = Arc::new(Engine::new(EngineConfig {
         data_dir: dir.to_path_buf(),
@@ -747,13 +760,7 @@ async fn connected_engine(sim: &RunningSim, dir: &std::path::Path) -> Arc<Engine
         )
         .await
         .unwrap();
-    engine.sync(SyncKind::Full).await.unwrap();
-    let address = engine.profile().unwrap().address;
-    credentials()
-        .save(&keychain, &StoreKey::new(&address))
-        .await
-        .unwrap();
-    engine
+    (engine, keychain)
 }
 
 /// Waits (at most `secs`) until the engine's intake status passes `check`.
@@ -980,22 +987,7 @@ async fn intake_needs_a_path_and_the_relay_needs_its_key() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let keychain = mock_keychain();
-    let engine = Engine::new(EngineConfig {
-        data_dir: dir.path().to_path_buf(),
-        keychain: keychain.clone(),
-        clock: Clock::real(),
-    });
-    engine
-        .connect(
-            &sim.info.base_url,
-            ConnectWith::ClientCredentials {
-                client_id: sim.info.client_id.clone(),
-                client_secret: Secret::new(sim.info.client_secret.clone()),
-            },
-        )
-        .await
-        .unwrap();
+    let (engine, _keychain) = engine_connected_to(&sim, dir.path()).await;
     let queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/shop-events";
     let neither = engine
         .start_intake(IntakeConfig {
