@@ -7,8 +7,9 @@
 use crate::commands::{self, AppInfo};
 use crate::error::{ErrorCode, UiError};
 use crate::views::{
-    ActivityView, BucketView, CacheView, ConnectRequest, FailedJobView, InventoryRow, LastSyncView,
-    QueueView, StatusView, StoreView, UiEvent,
+    ActivityView, BucketView, CacheView, ConnectRequest, FailedJobView, InventoryPage,
+    InventoryRow, LastSyncView, QueueView, ReconciliationRunView, ReconciliationView, StatusView,
+    StoreView, UiEvent,
 };
 use ts_rs::{Config, TS};
 
@@ -27,12 +28,19 @@ pub fn render() -> String {
         QueueView::decl(&cfg),
         CacheView::decl(&cfg),
         LastSyncView::decl(&cfg),
+        ReconciliationRunView::decl(&cfg),
+        ReconciliationView::decl(&cfg),
         StatusView::decl(&cfg),
         InventoryRow::decl(&cfg),
+        InventoryPage::decl(&cfg),
         ConnectRequest::decl(&cfg),
         UiEvent::decl(&cfg),
         FailedJobView::decl(&cfg),
         ActivityView::decl(&cfg),
+        crate::orders::OrderStatusView::decl(&cfg),
+        crate::orders::OrderLineView::decl(&cfg),
+        crate::orders::OrderView::decl(&cfg),
+        crate::orders::SkuThresholdView::decl(&cfg),
         crate::settings::Settings::decl(&cfg),
         crate::commands::SettingsView::decl(&cfg),
         crate::intake::PathView::decl(&cfg),
@@ -42,6 +50,8 @@ pub fn render() -> String {
         crate::settings::WebhookSettings::decl(&cfg),
         crate::intake::WebhookSecrets::decl(&cfg),
         crate::intake::WebhookSettingsView::decl(&cfg),
+        crate::intake::TestDeliveryView::decl(&cfg),
+        crate::intake::TestWebhookReportView::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

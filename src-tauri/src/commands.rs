@@ -5,11 +5,12 @@
 //! registered without a typed signature in the UI, or the other way round.
 
 use crate::error::UiError;
-use crate::intake::{WebhookSecrets, WebhookSettingsView};
+use crate::intake::{TestWebhookReportView, WebhookSecrets, WebhookSettingsView};
+use crate::orders::{OrderStatusView, OrderView, SkuThresholdView};
 use crate::settings::{Settings, WebhookSettings};
 use crate::state::AppState;
 use crate::views::{
-    ActivityView, ConnectRequest, FailedJobView, InventoryRow, StatusView, StoreView,
+    ActivityView, ConnectRequest, FailedJobView, InventoryPage, StatusView, StoreView,
 };
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::{ConnectWith, Secret, SyncKind};
@@ -94,19 +95,20 @@ pub async fn sync_now(state: State<'_, AppState>, full: bool) -> Result<(), UiEr
     Ok(())
 }
 
-/// Variants whose SKU or title starts with `query`, a page at a time.
+/// Variants whose SKU or title starts with `query`, a page at a time, with how many there
+/// are in all.
 #[tauri::command]
 pub async fn search_inventory(
     state: State<'_, AppState>,
     query: String,
     limit: u32,
     offset: u32,
-) -> Result<Vec<InventoryRow>, UiError> {
-    let rows = state
+) -> Result<InventoryPage, UiError> {
+    let page = state
         .engine()
-        .search_inventory(&query, limit.min(500), offset)
+        .search_inventory_page(&query, limit.min(500), offset)
         .await?;
-    Ok(rows.into_iter().map(InventoryRow::from).collect())
+    Ok(page.into())
 }
 
 /// Jobs that failed after their retries, for the Failures page.
@@ -143,6 +145,51 @@ pub async fn recent_activity(
 ) -> Result<Vec<ActivityView>, UiError> {
     let entries = state.engine().recent_activity(limit.min(1000)).await?;
     Ok(entries.into_iter().map(ActivityView::from).collect())
+}
+
+/// The newest orders first (at most 500), optionally only those in `status`, each line with
+/// what it did to stock.
+#[tauri::command]
+pub async fn recent_orders(
+    state: State<'_, AppState>,
+    status: Option<OrderStatusView>,
+    limit: u32,
+) -> Result<Vec<OrderView>, UiError> {
+    let orders = state
+        .engine()
+        .recent_orders(status.map(Into::into), limit.min(500))
+        .await?;
+    Ok(orders.into_iter().map(OrderView::from).collect())
+}
+
+/// Queues a reconciliation pass now; its result arrives as a `reconciled` event.
+#[tauri::command]
+pub async fn reconcile_now(state: State<'_, AppState>) -> Result<(), UiError> {
+    state.engine().request_reconciliation("manual").await?;
+    Ok(())
+}
+
+/// The SKUs with a low-stock line of their own, by SKU.
+#[tauri::command]
+pub async fn sku_thresholds(state: State<'_, AppState>) -> Result<Vec<SkuThresholdView>, UiError> {
+    let lines = state.engine().sku_thresholds().await?;
+    Ok(lines
+        .into_iter()
+        .map(|(sku, threshold)| SkuThresholdView { sku, threshold })
+        .collect())
+}
+
+/// Sets a SKU's own low-stock line, or with `null` removes it (the global line applies
+/// again); returns the whole list.
+#[tauri::command]
+pub async fn set_sku_threshold(
+    state: State<'_, AppState>,
+    sku: String,
+    threshold: Option<u32>,
+) -> Result<Vec<SkuThresholdView>, UiError> {
+    let sku = crate::orders::check_sku_threshold(&sku, threshold)?;
+    state.engine().set_sku_threshold(&sku, threshold).await?;
+    sku_thresholds(state).await
 }
 
 /// The owner's settings, and a problem reading them if there was one.
@@ -186,6 +233,20 @@ pub async fn save_webhook_settings(
     secrets: WebhookSecrets,
 ) -> Result<WebhookSettingsView, UiError> {
     state.save_webhooks(settings, secrets).await
+}
+
+/// Sends a signed test event through each running intake path with an address (the tunnel's
+/// URL, the EventBridge event source) and reports, per path, whether it reached the inbox.
+#[tauri::command]
+pub async fn send_test_webhook(
+    state: State<'_, AppState>,
+) -> Result<TestWebhookReportView, UiError> {
+    let report = state
+        .engine()
+        .send_test_webhook(crate::intake::TEST_WEBHOOK_WAIT)
+        .await
+        .map_err(crate::intake::intake_error)?;
+    Ok(report.into())
 }
 
 /// Types that cross the boundary as a plain TypeScript type (`number`, `string`).
@@ -272,14 +333,19 @@ ui_commands! {
     fn connect_store(request: ConnectRequest, secret: SecretInput) -> StoreView;
     fn start_demo() -> StoreView;
     fn sync_now(full: bool) -> ();
-    fn search_inventory(query: String, limit: u32, offset: u32) -> Vec<InventoryRow>;
+    fn search_inventory(query: String, limit: u32, offset: u32) -> InventoryPage;
     fn list_failed_jobs() -> Vec<FailedJobView>;
     fn retry_job(id: Id) -> ();
     fn retry_all_jobs() -> u32;
     fn discard_job(id: Id) -> ();
     fn recent_activity(limit: u32) -> Vec<ActivityView>;
+    fn recent_orders(status: Option<OrderStatusView>, limit: u32) -> Vec<OrderView>;
+    fn reconcile_now() -> ();
+    fn sku_thresholds() -> Vec<SkuThresholdView>;
+    fn set_sku_threshold(sku: String, threshold: Option<u32>) -> Vec<SkuThresholdView>;
     fn get_settings() -> SettingsView;
     fn save_settings(settings: Settings) -> Settings;
     fn get_webhook_settings() -> WebhookSettingsView;
     fn save_webhook_settings(settings: WebhookSettings, secrets: WebhookSecrets) -> WebhookSettingsView;
+    fn send_test_webhook() -> TestWebhookReportView;
 }

@@ -12,6 +12,7 @@ use crate::commands::SecretInput;
 use crate::error::{ErrorCode, UiError};
 use crate::settings::{NoticeKind, WebhookField, WebhookSettings};
 use serde::{Deserialize, Serialize};
+use shelfsync_engine::intake::{TestDelivery, TestWebhookReport};
 use shelfsync_engine::{
     IntakeConfig, IntakeError, IntakeEvent, IntakePath, IntakeStatus, RelaySettings, RelayState,
     Secret,
@@ -140,6 +141,8 @@ pub fn intake_error(err: IntakeError) -> UiError {
         IntakeError::NoRelayCredentials { .. } => Some(F::RelayAccessKey),
         IntakeError::NotAnEventSource { .. } => Some(F::RelayEventSource),
         IntakeError::Relay(_) => Some(F::RelayQueueUrl),
+        IntakeError::NotRunning => Some(F::Listen),
+        IntakeError::NoTestAddress => Some(F::PublicUrl),
     };
     let code = match &err {
         IntakeError::NoRelayCredentials { .. } => ErrorCode::Keychain,
@@ -193,6 +196,62 @@ pub fn relay_notice(state: &RelayState) -> Option<Notice> {
     }
 }
 
+/// How long "Send test webhook" waits for its events to reach the inbox: a tunnel answers in
+/// well under a second, the relay's queue is read in long polls of up to 20 s.
+pub const TEST_WEBHOOK_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
+
+fn path_name(path: IntakePath) -> &'static str {
+    match path {
+        IntakePath::Listener => "listener",
+        IntakePath::Relay => "relay",
+    }
+}
+
+/// What happened to the test event sent through one intake path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TestDeliveryView {
+    /// `listener` or `relay`.
+    pub path: String,
+    /// The tunnel's public URL or the EventBridge event source it was sent to.
+    pub address: String,
+    /// Whether a test event could be sent at all.
+    pub sent: bool,
+    /// Whether it reached the inbox in time.
+    pub arrived: bool,
+    /// From sending to its commit in the inbox.
+    #[ts(type = "number | null")]
+    pub after_ms: Option<u64>,
+    /// What went wrong or what to do, in plain words.
+    pub detail: Option<String>,
+}
+
+/// One test delivery per intake path with an address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TestWebhookReportView {
+    pub deliveries: Vec<TestDeliveryView>,
+}
+
+impl From<TestWebhookReport> for TestWebhookReportView {
+    fn from(r: TestWebhookReport) -> Self {
+        Self {
+            deliveries: r
+                .deliveries
+                .into_iter()
+                .map(|d: TestDelivery| TestDeliveryView {
+                    path: path_name(d.path).into(),
+                    address: d.address,
+                    sent: d.sent,
+                    arrived: d.arrived,
+                    after_ms: d.after_ms,
+                    detail: d.detail,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `INVENTORY_LEVELS_UPDATE` → `inventory levels update`.
 pub fn topic_text(topic: &str) -> String {
     topic.to_ascii_lowercase().replace('_', " ")
@@ -224,11 +283,7 @@ pub struct PathView {
 impl From<shelfsync_engine::intake::PathStats> for PathView {
     fn from(s: shelfsync_engine::intake::PathStats) -> Self {
         Self {
-            path: match s.path {
-                IntakePath::Listener => "listener",
-                IntakePath::Relay => "relay",
-            }
-            .into(),
+            path: path_name(s.path).into(),
             accepted: s.accepted,
             duplicates: s.duplicates,
             refused_forged: s.refused_forged,
@@ -431,6 +486,41 @@ mod tests {
         ));
         assert_eq!(e.code, ErrorCode::NotConnected);
         assert_eq!(e.field, None);
+    }
+
+    #[test]
+    fn a_test_webhook_report_names_each_path_and_what_happened() {
+        let report = TestWebhookReport {
+            deliveries: vec![
+                TestDelivery {
+                    path: IntakePath::Listener,
+                    address: "https://abc.ngrok.app/webhooks".into(),
+                    sent: true,
+                    arrived: true,
+                    after_ms: Some(140),
+                    detail: None,
+                },
+                TestDelivery {
+                    path: IntakePath::Relay,
+                    address: "arn:aws:events:us-east-2::event-source/x".into(),
+                    sent: false,
+                    arrived: false,
+                    after_ms: None,
+                    detail: Some("Only Shopify can put events on the EventBridge bus.".into()),
+                },
+            ],
+        };
+        let json = serde_json::to_value(TestWebhookReportView::from(report)).unwrap();
+        assert_eq!(json["deliveries"][0]["path"], "listener");
+        assert_eq!(json["deliveries"][0]["afterMs"], 140);
+        assert_eq!(json["deliveries"][1]["path"], "relay");
+        assert_eq!(json["deliveries"][1]["sent"], false);
+        assert!(json["deliveries"][1]["detail"].is_string());
+        // Nothing to send a test to: the problem points at the field that fixes it.
+        let e = intake_error(IntakeError::NotRunning);
+        assert_eq!(e.field.as_deref(), Some("listen"));
+        let e = intake_error(IntakeError::NoTestAddress);
+        assert_eq!(e.field.as_deref(), Some("publicUrl"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod commands;
 pub mod error;
 pub mod intake;
+pub mod orders;
 pub mod settings;
 pub mod state;
 pub mod tray;

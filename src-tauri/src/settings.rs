@@ -29,6 +29,10 @@ pub struct Settings {
     pub notify_subscription_lost: bool,
     /// Notify when the cloud relay's queue cannot be read.
     pub notify_relay_unreachable: bool,
+    /// Notify when a customer places an order.
+    pub notify_new_orders: bool,
+    /// Notify when a variant's stock falls to its low-stock line.
+    pub notify_low_stock: bool,
     /// Start Shelfsync when you log in.
     pub start_at_login: bool,
 }
@@ -43,6 +47,8 @@ impl Default for Settings {
             notify_sync_finished: true,
             notify_subscription_lost: true,
             notify_relay_unreachable: true,
+            notify_new_orders: true,
+            notify_low_stock: true,
             start_at_login: false,
         }
     }
@@ -75,6 +81,8 @@ impl Settings {
             NoticeKind::SyncFinished => self.notify_sync_finished,
             NoticeKind::SubscriptionLost => self.notify_subscription_lost,
             NoticeKind::RelayUnreachable => self.notify_relay_unreachable,
+            NoticeKind::NewOrder => self.notify_new_orders,
+            NoticeKind::LowStock => self.notify_low_stock,
         }
     }
 }
@@ -332,6 +340,47 @@ pub enum NoticeKind {
     SyncFinished,
     SubscriptionLost,
     RelayUnreachable,
+    NewOrder,
+    LowStock,
+}
+
+impl NoticeKind {
+    /// The one notification that stands for `held` notices of this kind held back in a
+    /// window: its title and body.
+    pub fn summary(self, held: u32) -> (String, String) {
+        let shelfsync = |body: String| ("Shelfsync".to_string(), body);
+        match self {
+            NoticeKind::JobFailed => {
+                shelfsync(format!("{held} more jobs failed and wait for you."))
+            }
+            NoticeKind::Reconnect => {
+                shelfsync("The store still refuses Shelfsync's credentials.".into())
+            }
+            NoticeKind::SyncFinished => shelfsync(format!("{held} more full syncs finished.")),
+            NoticeKind::SubscriptionLost => shelfsync(format!(
+                "{held} more webhook subscriptions were lost and are being restored."
+            )),
+            NoticeKind::RelayUnreachable => {
+                shelfsync("The cloud relay is still unreachable; events wait in its queue.".into())
+            }
+            NoticeKind::NewOrder => (
+                if held == 1 {
+                    "1 more new order".to_string()
+                } else {
+                    format!("{held} more new orders")
+                },
+                "Open Orders in Shelfsync to see what they took from stock.".into(),
+            ),
+            NoticeKind::LowStock => (
+                "Low stock".to_string(),
+                if held == 1 {
+                    "1 more variant fell to its low-stock line.".to_string()
+                } else {
+                    format!("{held} more variants fell to their low-stock line.")
+                },
+            ),
+        }
+    }
 }
 
 /// Coalesces bursts: the first notice of a kind shows at once; more of the same kind within

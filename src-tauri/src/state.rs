@@ -65,6 +65,14 @@ fn demo_options() -> DemoOptions {
     {
         options.plan = plan.trim().to_string();
     }
+    // `SHELFSYNC_DEMO_ORDER_SECS` sets how often the demo store's customers place an order
+    // (default every 5 s; `0`: never), so a test can place its own and know which one it sees.
+    if let Some(secs) = std::env::var("SHELFSYNC_DEMO_ORDER_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        options.order_every = (secs > 0).then(|| Duration::from_secs(secs.min(86_400)));
+    }
     options
 }
 
@@ -130,6 +138,7 @@ impl AppState {
             settings_problem: Mutex::new(settings_problem),
             notices: Mutex::new(Coalescer::new(NOTICE_WINDOW)),
         };
+        state.apply_low_stock(&engine);
         state.watch(&engine, &state.tasks());
         state
     }
@@ -180,6 +189,7 @@ impl AppState {
             .with_job_config(job_config()),
         );
         let tasks = CancellationToken::new();
+        self.apply_low_stock(&engine);
         self.watch(&engine, &tasks);
         let demo = DemoStore::start(&engine, demo_options()).await?;
         // The demo shows webhooks arriving; without them it still syncs by polling.
@@ -236,6 +246,7 @@ impl AppState {
     /// Switches back to the owner's engine (after connecting a real store).
     pub fn use_owner_engine(&self, engine: Arc<Engine>) {
         let tasks = CancellationToken::new();
+        self.apply_low_stock(&engine);
         self.watch(&engine, &tasks);
         let replaced = {
             let mut current = self.lock();
@@ -313,6 +324,13 @@ impl AppState {
             .is_none()
     }
 
+    /// Gives `engine` the owner's global low-stock line, which it compares stock with.
+    fn apply_low_stock(&self, engine: &Engine) {
+        engine
+            .low_stock()
+            .set_global(self.settings().low_stock_threshold);
+    }
+
     pub fn settings(&self) -> Settings {
         self.settings
             .lock()
@@ -327,8 +345,8 @@ impl AppState {
             .clone()
     }
 
-    /// Saves new settings and applies them: the poll interval restarts a running poller,
-    /// start-at-login is registered with the OS.
+    /// Saves new settings and applies them: the low-stock line goes to the engine, the poll
+    /// interval restarts a running poller, start-at-login is registered with the OS.
     pub fn save_settings(&self, new: Settings) -> Result<Settings, String> {
         self.settings_file.save(&SettingsDocument {
             settings: new.clone(),
@@ -342,6 +360,7 @@ impl AppState {
             .settings_problem
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = None;
+        self.apply_low_stock(&self.engine());
         if old.poll_interval_secs != new.poll_interval_secs && !self.is_paused() {
             self.start_polling();
         }
@@ -365,10 +384,14 @@ impl AppState {
     /// Shows a desktop notification for what needs a person, if the owner wants that kind,
     /// coalescing bursts into one summary.
     fn notify(&self, event: &EngineEvent) {
-        if let EngineEvent::Relay { relay } = event {
-            if let Some(notice) = crate::intake::relay_notice(relay) {
-                self.offer_notice(notice);
-            }
+        let notice = match event {
+            EngineEvent::Relay { relay } => crate::intake::relay_notice(relay),
+            EngineEvent::NewOrder { order } => Some(crate::orders::order_notice(order)),
+            EngineEvent::LowStock { stock } => Some(crate::orders::low_stock_notice(stock)),
+            _ => None,
+        };
+        if let Some(notice) = notice {
+            self.offer_notice(notice);
             return;
         }
         let (kind, title, body) = match event {
@@ -422,22 +445,8 @@ impl AppState {
                 .unwrap_or_else(|p| p.into_inner())
                 .close(kind);
             if held > 0 {
-                let summary = match kind {
-                    NoticeKind::JobFailed => format!("{held} more jobs failed and wait for you."),
-                    NoticeKind::Reconnect => {
-                        "The store still refuses Shelfsync's credentials.".into()
-                    }
-                    NoticeKind::SyncFinished => format!("{held} more full syncs finished."),
-                    NoticeKind::SubscriptionLost => {
-                        format!(
-                            "{held} more webhook subscriptions were lost and are being restored."
-                        )
-                    }
-                    NoticeKind::RelayUnreachable => {
-                        "The cloud relay is still unreachable; events wait in its queue.".into()
-                    }
-                };
-                show_notification(&app, "Shelfsync", &summary);
+                let (title, body) = kind.summary(held);
+                show_notification(&app, &title, &body);
             }
         });
     }
@@ -450,6 +459,8 @@ impl AppState {
 
     /// Forwards `engine`'s events to the UI, and what needs a person to a notification.
     fn watch(&self, engine: &Arc<Engine>, tasks: &CancellationToken) {
+        // What the tray knew about the previous engine's webhooks does not carry over.
+        self.update_tray(|m| m.intake_restarted());
         self.watch_intake(engine, tasks);
         let mut rx = engine.events().subscribe();
         let app = self.app.clone();
@@ -481,7 +492,8 @@ impl AppState {
 }
 
 impl AppState {
-    /// Forwards `engine`'s intake events to the UI, and a lost subscription to a notification.
+    /// Forwards `engine`'s intake events to the UI and the tray, and a lost subscription to a
+    /// notification.
     fn watch_intake(&self, engine: &Arc<Engine>, tasks: &CancellationToken) {
         let mut rx = engine.intake_events().subscribe();
         let app = self.app.clone();
@@ -498,6 +510,9 @@ impl AppState {
                             && let Some(state) = app.try_state::<AppState>()
                         {
                             state.offer_notice(notice);
+                        }
+                        if let Some(tray) = app.try_state::<crate::tray::Tray>() {
+                            tray.update(|m| m.apply_intake(&event));
                         }
                         let _ = app.emit(ENGINE_EVENT, UiEvent::from_intake(event));
                     }
@@ -532,6 +547,8 @@ impl AppState {
         }
         let engine = self.engine();
         let webhooks = self.webhook_settings();
+        // A restarted intake registers its subscriptions and polls its relay afresh.
+        self.update_tray(|m| m.intake_restarted());
         let result = async {
             let Some(profile) = engine.profile() else {
                 return Ok(());

@@ -5,7 +5,8 @@
 //! attention", what wins over what) are unit-tested without a display; [`Tray`] renders the
 //! model into the icon, its tooltip and the menu labels.
 
-use shelfsync_engine::EngineEvent;
+use shelfsync_engine::{EngineEvent, IntakeEvent, RelayState};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -37,7 +38,7 @@ impl TrayState {
 }
 
 /// The facts the tray state is derived from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrayModel {
     pub connected: bool,
     pub syncing: bool,
@@ -45,6 +46,11 @@ pub struct TrayModel {
     pub failed_jobs: u64,
     /// Something asked for a person (e.g. reconnect) since the last successful sync.
     pub attention: bool,
+    /// Webhook subscriptions Shopify removed and Shelfsync has not restored yet, by topic and
+    /// address: changes may be missed until they are back.
+    pub lost_subscriptions: BTreeSet<(String, String)>,
+    /// The cloud relay's queue could not be read at its last poll.
+    pub relay_unreachable: bool,
 }
 
 impl TrayModel {
@@ -54,7 +60,11 @@ impl TrayModel {
             TrayState::NotConnected
         } else if self.paused {
             TrayState::Paused
-        } else if self.attention || self.failed_jobs > 0 {
+        } else if self.attention
+            || self.failed_jobs > 0
+            || self.relay_unreachable
+            || !self.lost_subscriptions.is_empty()
+        {
             TrayState::NeedsAttention
         } else if self.syncing {
             TrayState::Syncing
@@ -80,8 +90,38 @@ impl TrayModel {
                 self.syncing = false;
                 self.attention = true;
             }
-            EngineEvent::Job { .. } | EngineEvent::Bucket { .. } | EngineEvent::Relay { .. } => {}
+            EngineEvent::Relay { relay } => {
+                self.relay_unreachable = matches!(relay, RelayState::Unreachable { .. });
+            }
+            EngineEvent::Job { .. }
+            | EngineEvent::Bucket { .. }
+            | EngineEvent::NewOrder { .. }
+            | EngineEvent::LowStock { .. }
+            | EngineEvent::Reconciled { .. } => {}
         }
+    }
+
+    /// Folds one webhook intake event into the model: a lost subscription needs attention
+    /// until it is restored (or registered again).
+    pub fn apply_intake(&mut self, event: &IntakeEvent) {
+        match event {
+            IntakeEvent::SubscriptionLost { topic, uri } => {
+                self.lost_subscriptions.insert((topic.clone(), uri.clone()));
+            }
+            IntakeEvent::SubscriptionRestored { topic, uri }
+            | IntakeEvent::SubscriptionRegistered { topic, uri } => {
+                self.lost_subscriptions
+                    .remove(&(topic.clone(), uri.clone()));
+            }
+            IntakeEvent::Stats { .. } => {}
+        }
+    }
+
+    /// Webhook intake started again (or another store became current): what was known about
+    /// its subscriptions and relay no longer holds.
+    pub fn intake_restarted(&mut self) {
+        self.lost_subscriptions.clear();
+        self.relay_unreachable = false;
     }
 }
 
@@ -150,9 +190,9 @@ impl Tray {
     pub fn update(&self, f: impl FnOnce(&mut TrayModel)) {
         let (before, after) = {
             let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
-            let before = *model;
+            let before = model.clone();
             f(&mut model);
-            (before, *model)
+            (before, model.clone())
         };
         if before == after {
             return;
@@ -180,7 +220,7 @@ impl Tray {
     }
 
     pub fn model(&self) -> TrayModel {
-        *self.model.lock().unwrap_or_else(|p| p.into_inner())
+        self.model.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -260,6 +300,83 @@ mod tests {
         });
         assert_eq!(m.state(), TrayState::NeedsAttention);
         m.apply(&finished());
+        assert_eq!(m.state(), TrayState::InSync);
+    }
+
+    fn subscription(change: fn(String, String) -> IntakeEvent, topic: &str) -> IntakeEvent {
+        change(topic.into(), "https://abc.ngrok.app/webhooks".into())
+    }
+
+    fn lost(topic: String, uri: String) -> IntakeEvent {
+        IntakeEvent::SubscriptionLost { topic, uri }
+    }
+
+    fn restored(topic: String, uri: String) -> IntakeEvent {
+        IntakeEvent::SubscriptionRestored { topic, uri }
+    }
+
+    #[test]
+    fn a_lost_subscription_needs_attention_until_every_one_is_restored() {
+        let mut m = TrayModel::default();
+        m.apply(&finished());
+        m.apply_intake(&subscription(lost, "INVENTORY_LEVELS_UPDATE"));
+        m.apply_intake(&subscription(lost, "ORDERS_CREATE"));
+        assert_eq!(m.state(), TrayState::NeedsAttention);
+        // A successful sync does not hide it: webhooks may still be missing changes.
+        m.apply(&progress());
+        m.apply(&finished());
+        assert_eq!(m.state(), TrayState::NeedsAttention);
+        m.apply_intake(&subscription(restored, "INVENTORY_LEVELS_UPDATE"));
+        assert_eq!(m.state(), TrayState::NeedsAttention, "one is still lost");
+        m.apply_intake(&subscription(restored, "ORDERS_CREATE"));
+        assert_eq!(m.state(), TrayState::InSync);
+        // Lost twice before it is restored is still one subscription to restore.
+        m.apply_intake(&subscription(lost, "ORDERS_CREATE"));
+        m.apply_intake(&subscription(lost, "ORDERS_CREATE"));
+        m.apply_intake(&subscription(restored, "ORDERS_CREATE"));
+        assert_eq!(m.state(), TrayState::InSync);
+    }
+
+    #[test]
+    fn an_unreachable_relay_needs_attention_until_it_answers() {
+        let mut m = TrayModel::default();
+        m.apply(&finished());
+        let unreachable = |failures| EngineEvent::Relay {
+            relay: RelayState::Unreachable {
+                error: "connection refused".into(),
+                failures,
+                retry_in_ms: 2000,
+            },
+        };
+        m.apply(&unreachable(1));
+        assert_eq!(m.state(), TrayState::NeedsAttention);
+        m.apply(&unreachable(2));
+        m.apply(&finished());
+        assert_eq!(
+            m.state(),
+            TrayState::NeedsAttention,
+            "polls still work, the relay not"
+        );
+        m.apply(&EngineEvent::Relay {
+            relay: RelayState::Reachable,
+        });
+        assert_eq!(m.state(), TrayState::InSync);
+    }
+
+    #[test]
+    fn restarting_intake_forgets_the_old_subscriptions_and_relay() {
+        let mut m = TrayModel::default();
+        m.apply(&finished());
+        m.apply_intake(&subscription(lost, "ORDERS_CREATE"));
+        m.apply(&EngineEvent::Relay {
+            relay: RelayState::Unreachable {
+                error: "timed out".into(),
+                failures: 1,
+                retry_in_ms: 2000,
+            },
+        });
+        assert_eq!(m.state(), TrayState::NeedsAttention);
+        m.intake_restarted();
         assert_eq!(m.state(), TrayState::InSync);
     }
 

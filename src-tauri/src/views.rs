@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::{Attention, EngineEvent, Status, StoreProfile, SyncKind};
 use shelfsync_shopify::BucketSnapshot;
-use shelfsync_store::{AuditEntry, Job, JobCounts, JobState, VariantRow};
+use shelfsync_store::{AuditEntry, Job, JobCounts, JobState, VariantPage, VariantRow};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -123,6 +123,53 @@ pub struct StatusView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub intake: Option<crate::intake::IntakeView>,
+    /// What reconciliation found, while a store is connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub reconciliation: Option<ReconciliationView>,
+}
+
+/// One reconciliation pass: the store compared with the local copy.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationRunView {
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: String,
+    /// Why it ran: `scheduled`, `start`, `wake`, `subscription` or `manual`.
+    pub reason: String,
+    /// Records the store reported changed since the pass before.
+    #[ts(type = "number")]
+    pub checked: u64,
+    /// Changes the local copy had not received through webhooks.
+    #[ts(type = "number")]
+    pub repaired: u64,
+}
+
+/// What reconciliation found lately.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconciliationView {
+    pub last: Option<ReconciliationRunView>,
+    /// Changes webhooks missed over the last 24 hours.
+    #[ts(type = "number")]
+    pub repaired_last_day: u64,
+}
+
+impl From<shelfsync_engine::ReconciliationSummary> for ReconciliationView {
+    fn from(s: shelfsync_engine::ReconciliationSummary) -> Self {
+        Self {
+            last: s.last.map(|r| ReconciliationRunView {
+                started_at: r.started_at.to_string(),
+                finished_at: r.finished_at.to_string(),
+                reason: r.reason,
+                checked: r.checked,
+                repaired: r.repaired,
+            }),
+            repaired_last_day: s.repaired_last_day,
+        }
+    }
 }
 
 pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
@@ -155,6 +202,7 @@ impl StatusView {
                 })
                 .collect(),
             intake: s.intake.map(Into::into),
+            reconciliation: s.reconciliation.map(Into::into),
         }
     }
 }
@@ -182,6 +230,26 @@ impl From<VariantRow> for InventoryRow {
             product_title: r.product_title,
             price: r.variant.price.as_str().to_string(),
             total_available: r.total_available,
+        }
+    }
+}
+
+/// One page of an inventory search and the number of variants the search finds in all, so
+/// the list can be as long as the search from its first answer and load only what is seen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct InventoryPage {
+    pub rows: Vec<InventoryRow>,
+    /// Read in the same transaction as `rows`.
+    pub total: u32,
+}
+
+impl From<VariantPage> for InventoryPage {
+    fn from(p: VariantPage) -> Self {
+        Self {
+            rows: p.rows.into_iter().map(InventoryRow::from).collect(),
+            // A catalogue has far fewer than 4 billion variants; saturate rather than wrap.
+            total: u32::try_from(p.total).unwrap_or(u32::MAX),
         }
     }
 }
@@ -256,6 +324,38 @@ pub enum UiEvent {
         error: Option<String>,
         #[ts(type = "number | null")]
         retry_in_ms: Option<u64>,
+    },
+    /// A customer placed an order.
+    NewOrder {
+        #[ts(type = "number")]
+        id: i64,
+        name: String,
+        total_price: String,
+        currency_code: String,
+        #[ts(type = "number")]
+        units: i64,
+        first_line: Option<String>,
+    },
+    /// A variant fell to or below its low-stock threshold.
+    LowStock {
+        #[ts(type = "number")]
+        variant_id: i64,
+        sku: Option<String>,
+        title: String,
+        #[ts(type = "number")]
+        available: i64,
+        #[ts(type = "number")]
+        threshold: i64,
+    },
+    /// A reconciliation pass finished.
+    Reconciled {
+        reason: String,
+        #[ts(type = "number")]
+        checked: u64,
+        #[ts(type = "number")]
+        repaired: u64,
+        #[ts(type = "number")]
+        repaired_last_day: u64,
     },
 }
 
@@ -352,6 +452,27 @@ impl From<EngineEvent> for UiEvent {
                     error: None,
                     retry_in_ms: None,
                 },
+            },
+            EngineEvent::NewOrder { order } => UiEvent::NewOrder {
+                id: order.id,
+                name: order.name,
+                total_price: order.total_price,
+                currency_code: order.currency_code,
+                units: order.units,
+                first_line: order.first_line,
+            },
+            EngineEvent::LowStock { stock } => UiEvent::LowStock {
+                variant_id: stock.variant_id,
+                sku: stock.sku,
+                title: stock.title,
+                available: stock.available,
+                threshold: stock.threshold,
+            },
+            EngineEvent::Reconciled { reconciliation: r } => UiEvent::Reconciled {
+                reason: r.reason,
+                checked: r.checked,
+                repaired: r.repaired,
+                repaired_last_day: r.repaired_last_day,
             },
         }
     }

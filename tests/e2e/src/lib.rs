@@ -3,8 +3,9 @@
 //! Each [`DesktopSession`] gets its own private D-Bus session bus (so single-instance,
 //! the tray menu and notifications of parallel tests never see each other), its own
 //! `WebKitWebDriver` on a free port, and its own XDG directories. The app is the binary
-//! named by `SHELFSYNC_APP_BIN` (default: `target/debug/shelfsync-desktop`), built with
-//! `--features tauri/custom-protocol` so it serves the built UI instead of a dev server.
+//! named by `SHELFSYNC_APP_BIN` (default: `debug/shelfsync-desktop` in cargo's target
+//! directory, `CARGO_TARGET_DIR` or `target/`), built with `--features tauri/custom-protocol`
+//! so it serves the built UI instead of a dev server.
 //!
 //! The tests need a display (`DISPLAY`, e.g. Xvfb) and Debian's `WebKitWebDriver`;
 //! `.ci/test` provides both. Talking to WebKitWebDriver directly (not through
@@ -25,11 +26,20 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root exists")
 }
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (relative to the workspace
+/// root if relative, as cargo reads it from there), else the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
 /// The app binary under test.
 pub fn app_binary() -> PathBuf {
     std::env::var_os("SHELFSYNC_APP_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/shelfsync-desktop"))
+        .unwrap_or_else(|| target_dir().join("debug/shelfsync-desktop"))
 }
 
 /// Where screenshots and logs of the end-to-end tests go (kept as CI artifacts).

@@ -1,6 +1,7 @@
 //! Webhook intake in the built app: the demo store runs the loopback listener behind the
 //! simulator's tunnel, so its order trickle arrives as signed webhooks and the dashboard's
-//! Webhook intake panel counts them, live.
+//! Webhook intake panel counts them, live; Settings → Webhooks sends a test event through the
+//! tunnel and says it arrived.
 
 use shelfsync_e2e::DesktopSession;
 
@@ -64,6 +65,17 @@ async fn the_demo_dashboard_shows_webhooks_arriving_through_the_tunnel() -> anyh
     })
     .await?;
     app.find("[data-testid=webhooks-demo]").await?;
+    // A signed test event goes out through the demo's tunnel and is found in the inbox.
+    app.find("[data-testid=send-test-webhook]")
+        .await?
+        .click()
+        .await?;
+    app.wait_text_for(
+        "[data-testid=test-delivery-listener]",
+        |t| t.contains("Arrived in"),
+        40,
+    )
+    .await?;
     app.client
         .execute(
             "document.querySelector('[data-testid=settings-webhooks]').scrollIntoView();",

@@ -45,17 +45,55 @@ coversUntil: string,
  */
 syncedAt: string, };
 
+export type ReconciliationRunView = { 
+/**
+ * RFC 3339.
+ */
+startedAt: string, 
+/**
+ * RFC 3339.
+ */
+finishedAt: string, 
+/**
+ * Why it ran: `scheduled`, `start`, `wake`, `subscription` or `manual`.
+ */
+reason: string, 
+/**
+ * Records the store reported changed since the pass before.
+ */
+checked: number, 
+/**
+ * Changes the local copy had not received through webhooks.
+ */
+repaired: number, };
+
+export type ReconciliationView = { last: ReconciliationRunView | null, 
+/**
+ * Changes webhooks missed over the last 24 hours.
+ */
+repairedLastDay: number, };
+
 export type StatusView = { store: StoreView | null, tokenExpiresAt: string | null, bucket: BucketView | null, cache: CacheView | null, queue: QueueView | null, lastSyncs: Array<LastSyncView>, 
 /**
  * Webhook intake, while a store is connected.
  */
-intake?: IntakeView, };
+intake?: IntakeView, 
+/**
+ * What reconciliation found, while a store is connected.
+ */
+reconciliation?: ReconciliationView, };
 
 export type InventoryRow = { variantId: number, sku: string | null, title: string, productTitle: string, 
 /**
  * Decimal text as Shopify sends it.
  */
 price: string, totalAvailable: number, };
+
+export type InventoryPage = { rows: Array<InventoryRow>, 
+/**
+ * Read in the same transaction as `rows`.
+ */
+total: number, };
 
 export type ConnectRequest = { 
 /**
@@ -75,7 +113,7 @@ state: string, attempts: number, lastError: string | null, } | { "type": "attent
 /**
  * `registered`, `lost` or `restored`.
  */
-change: string, } | { "type": "relay", reachable: boolean, error: string | null, retryInMs: number | null, };
+change: string, } | { "type": "relay", reachable: boolean, error: string | null, retryInMs: number | null, } | { "type": "newOrder", id: number, name: string, totalPrice: string, currencyCode: string, units: number, firstLine: string | null, } | { "type": "lowStock", variantId: number, sku: string | null, title: string, available: number, threshold: number, } | { "type": "reconciled", reason: string, checked: number, repaired: number, repairedLastDay: number, };
 
 export type FailedJobView = { id: number, 
 /**
@@ -106,6 +144,58 @@ source: string,
  */
 entity: string, entityId: string, field: string, before: string | null, after: string | null, };
 
+export type OrderStatusView = "open" | "fulfilled" | "cancelled";
+
+export type OrderLineView = { id: number, variantId: number | null, sku: string | null, 
+/**
+ * The product's title at the time of sale.
+ */
+title: string, 
+/**
+ * The variant's title (`Small`); absent for a product's only variant.
+ */
+variantTitle: string | null, 
+/**
+ * Units ordered.
+ */
+quantity: number, 
+/**
+ * Units sold and not shipped yet: held as committed stock.
+ */
+committed: number, 
+/**
+ * Units shipped (they left on-hand stock).
+ */
+shipped: number, 
+/**
+ * Units no longer on the order (cancelled or removed): back in available stock.
+ */
+backInStock: number, 
+/**
+ * Unit price, decimal text as Shopify sends it.
+ */
+price: string, };
+
+export type OrderView = { id: number, 
+/**
+ * `#1001`.
+ */
+name: string, 
+/**
+ * When it was placed (RFC 3339, as Shopify sent it).
+ */
+createdAt: string, status: OrderStatusView, 
+/**
+ * Decimal text as Shopify sends it.
+ */
+totalPrice: string, currencyCode: string, 
+/**
+ * `PAID`, `PENDING`, …
+ */
+financialStatus: string | null, lines: Array<OrderLineView>, };
+
+export type SkuThresholdView = { sku: string, threshold: number, };
+
 export type Settings = { 
 /**
  * Seconds between incremental syncs (10 to 3600).
@@ -135,6 +225,14 @@ notifySubscriptionLost: boolean,
  * Notify when the cloud relay's queue cannot be read.
  */
 notifyRelayUnreachable: boolean, 
+/**
+ * Notify when a customer places an order.
+ */
+notifyNewOrders: boolean, 
+/**
+ * Notify when a variant's stock falls to its low-stock line.
+ */
+notifyLowStock: boolean, 
 /**
  * Start Shelfsync when you log in.
  */
@@ -254,7 +352,35 @@ problem: UiError | null,
  */
 demo: boolean, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: Array<InventoryRow> }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, get_webhook_settings: { args: Record<string, never>, result: WebhookSettingsView }, save_webhook_settings: { args: { settings: WebhookSettings, secrets: WebhookSecrets }, result: WebhookSettingsView }, };
+export type TestDeliveryView = { 
+/**
+ * `listener` or `relay`.
+ */
+path: string, 
+/**
+ * The tunnel's public URL or the EventBridge event source it was sent to.
+ */
+address: string, 
+/**
+ * Whether a test event could be sent at all.
+ */
+sent: boolean, 
+/**
+ * Whether it reached the inbox in time.
+ */
+arrived: boolean, 
+/**
+ * From sending to its commit in the inbox.
+ */
+afterMs: number | null, 
+/**
+ * What went wrong or what to do, in plain words.
+ */
+detail: string | null, };
+
+export type TestWebhookReportView = { deliveries: Array<TestDeliveryView>, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: InventoryPage }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, recent_orders: { args: { status: OrderStatusView | null, limit: number }, result: Array<OrderView> }, reconcile_now: { args: Record<string, never>, result: null }, sku_thresholds: { args: Record<string, never>, result: Array<SkuThresholdView> }, set_sku_threshold: { args: { sku: string, threshold: number | null }, result: Array<SkuThresholdView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, get_webhook_settings: { args: Record<string, never>, result: WebhookSettingsView }, save_webhook_settings: { args: { settings: WebhookSettings, secrets: WebhookSecrets }, result: WebhookSettingsView }, send_test_webhook: { args: Record<string, never>, result: TestWebhookReportView }, };
 
 /** The channel engine events arrive on. */
 export const ENGINE_EVENT = "engine-event";

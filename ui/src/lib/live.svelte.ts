@@ -7,6 +7,7 @@ import { onEngineEvent } from "./events";
 import { etaText, gaugeFraction, progressPercent } from "./format";
 import { applyIntakeEvent } from "./intake";
 import { call } from "./ipc";
+import { applyReconciled } from "./reconciliation";
 
 export interface SyncProgress {
   full: boolean;
@@ -134,6 +135,14 @@ export class LiveStatus {
         break;
       case "job":
         // Single jobs belong to the Failures page; the queue event carries the counts.
+        break;
+      case "reconciled":
+        // Shown at once; the status read after the pass's sync brings its exact times.
+        applyReconciled(this.status, event, Date.now());
+        break;
+      case "newOrder":
+      case "lowStock":
+        // Orders have their own page; low stock is a notification.
         break;
       case "intakePath":
       case "subscription":

@@ -10,6 +10,8 @@ const BASE: Settings = {
   notifySyncFinished: true,
   notifySubscriptionLost: true,
   notifyRelayUnreachable: true,
+  notifyNewOrders: true,
+  notifyLowStock: true,
   startAtLogin: false,
 };
 

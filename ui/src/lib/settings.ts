@@ -20,6 +20,8 @@ const FIELDS = {
   notifySyncFinished: true,
   notifySubscriptionLost: true,
   notifyRelayUnreachable: true,
+  notifyNewOrders: true,
+  notifyLowStock: true,
   startAtLogin: true,
 } as const satisfies Record<keyof Settings, true>;
 

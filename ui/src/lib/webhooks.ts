@@ -1,6 +1,6 @@
 // The Webhooks form's copy of the settings and its checks. Text fields are kept as typed
 // (blank means "not set"); the Rust side validates and names the field it refused.
-import type { WebhookSecrets, WebhookSettings } from "./bindings";
+import type { TestDeliveryView, WebhookSecrets, WebhookSettings } from "./bindings";
 
 export type WebhookDraft = {
   listen: boolean;
@@ -75,4 +75,16 @@ export function toRequest(
       relaySecretAccessKey: text(secrets.relaySecretAccessKey),
     },
   };
+}
+
+/** "140 ms", "2.5 s". */
+function elapsed(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One path's test result in words: whether it arrived, how fast, or what to check. */
+export function deliveryText(d: TestDeliveryView): string {
+  if (d.arrived) return d.afterMs === null ? "Arrived." : `Arrived in ${elapsed(d.afterMs)}.`;
+  if (!d.sent) return d.detail ?? "No test event could be sent this way.";
+  return d.detail ?? "Sent, but it did not arrive in time.";
 }

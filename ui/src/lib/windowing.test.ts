@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nearEnd, rowWindow } from "./windowing";
+import { rowWindow } from "./windowing";
 
 const base = { rowHeight: 36, overscan: 0, viewportHeight: 360, total: 50_000 };
 
@@ -70,13 +70,5 @@ describe("rowWindow", () => {
   it("keeps the DOM small however long the list is", () => {
     const w = rowWindow({ ...base, overscan: 8, total: 1_000_000, scrollTop: 36 * 500_000 });
     expect(w.end - w.start).toBeLessThanOrEqual(10 + 1 + 16);
-  });
-});
-
-describe("nearEnd", () => {
-  it("is true once the rendered end comes within the threshold of the loaded rows", () => {
-    expect(nearEnd(150, 200, 40)).toBe(false);
-    expect(nearEnd(160, 200, 40)).toBe(true);
-    expect(nearEnd(200, 200, 40)).toBe(true);
   });
 });

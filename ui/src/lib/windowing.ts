@@ -41,8 +41,3 @@ export function rowWindow({
   const end = Math.min(total, Math.max(endVisible, firstVisible + 1) + pad);
   return { start, end, offsetY: start * rowHeight };
 }
-
-/** Whether the rendered rows come within `threshold` rows of the end of what is loaded. */
-export function nearEnd(end: number, loaded: number, threshold: number): boolean {
-  return end >= loaded - threshold;
-}

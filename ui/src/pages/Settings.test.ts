@@ -18,6 +18,8 @@ const SAVED: Settings = {
   notifySyncFinished: true,
   notifySubscriptionLost: true,
   notifyRelayUnreachable: true,
+  notifyNewOrders: true,
+  notifyLowStock: false,
   startAtLogin: false,
 };
 
@@ -54,6 +56,7 @@ beforeEach(() => {
     if (cmd === "get_settings") return Promise.resolve(structuredClone(view));
     if (cmd === "get_status") return Promise.resolve(structuredClone(status));
     if (cmd === "get_webhook_settings") return Promise.resolve(structuredClone(WEBHOOKS));
+    if (cmd === "sku_thresholds") return Promise.resolve([]);
     if (cmd === "save_settings") {
       if (saveResult) return saveResult(args.settings!);
       view = { settings: { ...args.settings! }, problem: null };
@@ -138,6 +141,8 @@ describe("Settings", () => {
       "notify-sync-finished",
       "notify-subscription-lost",
       "notify-relay-unreachable",
+      "notify-new-orders",
+      "notify-low-stock",
       "start-at-login",
     ]) {
       const el = input(id);
@@ -150,6 +155,9 @@ describe("Settings", () => {
     }
     expect(text(byTestId("page-settings"))).toMatch(/combined/i);
     expect(text(byTestId("settings-webhooks"))).toMatch(/SQS/);
+    // Per-SKU lines are saved on their own, outside the settings form.
+    expect(byTestId("settings-sku-lines")!.closest("form")).toBeNull();
+    expect(text(byTestId("settings-sku-lines"))).toContain("No SKU has a line of its own yet.");
     // The webhook form has its own Save: the settings' Save does not send it.
     expect(byTestId("settings-webhooks")!.querySelector('[data-testid="save-webhooks"]')).not.toBeNull();
   });
@@ -189,6 +197,8 @@ describe("Settings", () => {
         notifySyncFinished: false,
         notifySubscriptionLost: true,
         notifyRelayUnreachable: true,
+        notifyNewOrders: true,
+        notifyLowStock: false,
         startAtLogin: true,
       },
     ]);
@@ -210,6 +220,16 @@ describe("Settings", () => {
     await save();
     expect(saves()).toEqual([{ ...SAVED, notifyRelayUnreachable: false }]);
     expect(call.mock.calls.some(([cmd]) => cmd === "save_webhook_settings")).toBe(false);
+  });
+
+  it("switches new-order and low-stock notifications on and off on their own", async () => {
+    await start();
+    expect(input("notify-new-orders").checked).toBe(true);
+    expect(input("notify-low-stock").checked).toBe(false);
+    toggle("notify-new-orders");
+    toggle("notify-low-stock");
+    await save();
+    expect(saves()).toEqual([{ ...SAVED, notifyNewOrders: false, notifyLowStock: true }]);
   });
 
   it("shows the values the back end saved", async () => {

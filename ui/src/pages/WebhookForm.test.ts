@@ -225,3 +225,107 @@ describe("Webhook settings", () => {
     expect(text(byTestId("webhooks-running"))).toBe("Reading the relay queue.");
   });
 });
+
+describe("Send test webhook", () => {
+  function running(): void {
+    view = sampleView({
+      settings: { ...sampleView().settings, listen: true, publicUrl: "https://abc.ngrok.app/webhooks" },
+      listeningOn: "127.0.0.1:8787",
+      relayQueue: "https://sqs.us-east-2.amazonaws.com/1/shop",
+    });
+  }
+
+  function tests(): number {
+    return call.mock.calls.filter(([cmd]) => cmd === "send_test_webhook").length;
+  }
+
+  it("is offered only while webhooks are received", async () => {
+    await start();
+    expect(byTestId("send-test-webhook")).toBeNull();
+    if (app) unmount(app);
+    document.body.innerHTML = "";
+    running();
+    await start();
+    expect(text(byTestId("send-test-webhook"))).toBe("Send test webhook");
+    expect(byTestId("send-test-webhook")!.closest("form")).toBeNull();
+  });
+
+  it("says per path whether the test arrived, how fast, or what to check", async () => {
+    running();
+    await start();
+    let answer: (value: unknown) => void = () => {};
+    const other = call.getMockImplementation()!;
+    call.mockImplementation((cmd: string, args: unknown) =>
+      cmd === "send_test_webhook" ? new Promise((resolve) => (answer = resolve)) : other(cmd, args),
+    );
+    byTestId("send-test-webhook")!.click();
+    await settle();
+    expect(text(byTestId("send-test-webhook"))).toBe("Sending…");
+    expect((byTestId("send-test-webhook") as HTMLButtonElement).disabled).toBe(true);
+    byTestId("send-test-webhook")!.click();
+    expect(tests()).toBe(1);
+    answer({
+      deliveries: [
+        { path: "listener", address: "https://abc.ngrok.app/webhooks", sent: true, arrived: true, afterMs: 140, detail: null },
+        {
+          path: "relay",
+          address: "arn:aws:events:us-east-2::event-source/aws.partner/shopify.com/1/shop",
+          sent: false,
+          arrived: false,
+          afterMs: null,
+          detail: "Only Shopify can put events on the EventBridge bus.",
+        },
+      ],
+    });
+    await settle();
+    const listener = byTestId("test-delivery-listener")!;
+    expect(text(listener)).toContain("Listener (tunnel): Arrived in 140 ms.");
+    expect(text(listener)).toContain("https://abc.ngrok.app/webhooks");
+    expect(listener.classList.contains("good")).toBe(true);
+    const relay = byTestId("test-delivery-relay")!;
+    expect(text(relay)).toContain("Cloud relay (SQS): Only Shopify can put events on the EventBridge bus.");
+    expect(relay.classList.contains("bad")).toBe(false);
+    expect(text(byTestId("send-test-webhook"))).toBe("Send test webhook");
+  });
+
+  it("marks a test that was sent but never arrived", async () => {
+    running();
+    await start();
+    const other = call.getMockImplementation()!;
+    call.mockImplementation((cmd: string, args: unknown) =>
+      cmd === "send_test_webhook"
+        ? Promise.resolve({
+            deliveries: [
+              {
+                path: "listener",
+                address: "https://abc.ngrok.app/webhooks",
+                sent: true,
+                arrived: false,
+                afterMs: null,
+                detail: "Nothing arrived within 25 s. Check that the tunnel is running.",
+              },
+            ],
+          })
+        : other(cmd, args),
+    );
+    byTestId("send-test-webhook")!.click();
+    await settle();
+    const listener = byTestId("test-delivery-listener")!;
+    expect(text(listener)).toContain("Nothing arrived within 25 s.");
+    expect(listener.classList.contains("bad")).toBe(true);
+  });
+
+  it("shows why no test could be sent", async () => {
+    running();
+    await start();
+    const other = call.getMockImplementation()!;
+    call.mockImplementation((cmd: string, args: unknown) =>
+      cmd === "send_test_webhook"
+        ? Promise.reject({ code: "invalid_input", message: "Intake runs without a tunnel address.", field: "publicUrl" })
+        : other(cmd, args),
+    );
+    byTestId("send-test-webhook")!.click();
+    await settle();
+    expect(text(byTestId("webhook-test-error"))).toBe("The test was not sent: Intake runs without a tunnel address.");
+  });
+});

@@ -19,7 +19,8 @@ use shelfsync_shopify::{
     BucketSnapshot, ClientConfig, Clock, Credentials, Secret, ShopifyClient, ShopifyError,
 };
 use shelfsync_store::{
-    AuditEntry, CacheCounts, Enqueued, Job, JobCounts, NewJob, VariantRow, Watermark,
+    AuditEntry, CacheCounts, Enqueued, Job, JobCounts, NewJob, Order, OrderStatus,
+    ReconciliationRun, VariantPage, VariantRow, Watermark,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +83,14 @@ pub struct EngineConfig {
     pub clock: Clock,
 }
 
+/// What reconciliation has found lately.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReconciliationSummary {
+    pub last: Option<ReconciliationRun>,
+    /// Changes the cache had not received through webhooks, over the last 24 hours.
+    pub repaired_last_day: u64,
+}
+
 /// What `status` reports.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +103,8 @@ pub struct Status {
     pub watermarks: Vec<Watermark>,
     /// Webhook intake: per-path counters, subscriptions, the inbox.
     pub intake: Option<crate::intake::IntakeStatus>,
+    /// Reconciliation passes and what they repaired.
+    pub reconciliation: Option<ReconciliationSummary>,
 }
 
 pub(crate) struct Session {
@@ -116,8 +127,9 @@ async fn run_sync(
     syncer: &Syncer,
     events: &Events,
     kind: SyncKind,
+    reason: &str,
 ) -> Result<SyncReport, SyncError> {
-    let result = syncer.run(kind).await;
+    let result = syncer.run_because(kind, reason).await;
     if let Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) = &result {
         events.publish(EngineEvent::Attention {
             attention: Attention::Reconnect {
@@ -126,6 +138,23 @@ async fn run_sync(
         });
     }
     result
+}
+
+/// A sync job's payload: why it was queued (see [`Syncer::run_because`]).
+#[derive(Debug, Default, Deserialize)]
+struct SyncPayload {
+    reason: Option<String>,
+}
+
+/// The job that runs an incremental pass (a reconciliation while intake runs) for `reason`;
+/// at most one waits at a time.
+pub(crate) fn incremental_job(reason: &str) -> NewJob {
+    NewJob {
+        kind: JOB_SYNC_INCREMENTAL.to_string(),
+        payload: serde_json::json!({ "reason": reason }),
+        dedupe_key: Some(JOB_SYNC_INCREMENTAL.to_string()),
+        run_at: None,
+    }
 }
 
 /// Sync passes of one store run one at a time: two concurrent passes would read the same
@@ -138,11 +167,17 @@ fn sync_handler(
     one_at_a_time: Arc<tokio::sync::Semaphore>,
     uninstalled: Arc<AtomicBool>,
 ) -> impl JobHandler {
-    move |_cx: JobContext| {
+    move |cx: JobContext| {
         let syncer = syncer.clone();
         let events = events.clone();
         let gate = one_at_a_time.clone();
         let uninstalled = uninstalled.clone();
+        // Jobs queued by older versions carry `{}`: a scheduled pass.
+        let reason = cx
+            .payload::<SyncPayload>()
+            .ok()
+            .and_then(|p| p.reason)
+            .unwrap_or_else(|| "scheduled".to_owned());
         async move {
             if uninstalled.load(Ordering::SeqCst) {
                 return Err(JobError::permanent(
@@ -153,7 +188,7 @@ fn sync_handler(
                 .acquire()
                 .await
                 .map_err(|_| JobError::retryable("the engine is shutting down"))?;
-            match run_sync(&syncer, &events, kind).await {
+            match run_sync(&syncer, &events, kind, &reason).await {
                 Ok(_) => Ok(()),
                 Err(SyncError::Shopify(err @ ShopifyError::Unauthorized { .. })) => {
                     Err(JobError::permanent(err.to_string()))
@@ -180,6 +215,9 @@ pub struct Engine {
     known_subscriptions: crate::intake::KnownSubscriptions,
     /// Only taken to swap the value, never across an `.await`.
     intake: Mutex<Option<RunningIntake>>,
+    low_stock: crate::orders::LowStockRule,
+    /// Set while intake runs; shared with every session's syncer.
+    reconciling: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -213,7 +251,18 @@ impl Engine {
             intake_stats: IntakeStats::default(),
             known_subscriptions,
             intake: Mutex::new(None),
+            low_stock: crate::orders::LowStockRule::default(),
+            reconciling: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The low-stock line: change it with [`crate::orders::LowStockRule::set_global`].
+    pub fn low_stock(&self) -> &crate::orders::LowStockRule {
+        &self.low_stock
+    }
+
+    pub(crate) fn set_reconciling(&self, on: bool) {
+        self.reconciling.store(on, Ordering::SeqCst);
     }
 
     /// Replaces the work queue's settings (concurrency, retry schedule) for sessions opened
@@ -430,7 +479,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let file = shelfsync_store::store_file_name(&profile.address).map_err(CacheError::from)?;
         let cache = Cache::open(self.config.data_dir.join(file)).await?;
-        let syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
+        let mut syncer = Syncer::new(client.clone(), cache.clone(), self.events.clone());
+        syncer.low_stock = self.low_stock.clone();
+        syncer.reconciling = self.reconciling.clone();
         self.forward_bucket(&client);
         let gate = Arc::new(tokio::sync::Semaphore::new(1));
         let uninstalled = Arc::new(AtomicBool::new(false));
@@ -460,7 +511,11 @@ impl Engine {
                     uninstalled.clone(),
                 ),
             )
-            .with(JOB_WEBHOOK, processor);
+            .with(JOB_WEBHOOK, processor)
+            .with(
+                crate::orders::JOB_STOCK_REFRESH,
+                crate::orders::StockRefresh::new(syncer.clone()),
+            );
         let jobs = Supervisor::start(
             cache.clone(),
             self.events.clone(),
@@ -527,7 +582,7 @@ impl Engine {
     /// Runs a sync now. A refused credential raises a "reconnect" attention event.
     pub async fn sync(&self, kind: SyncKind) -> Result<SyncReport, EngineError> {
         let session = self.syncing_session()?;
-        Ok(run_sync(&session.syncer, &self.events, kind).await?)
+        Ok(run_sync(&session.syncer, &self.events, kind, "manual").await?)
     }
 
     /// Variants whose SKU or title starts with `query`.
@@ -542,6 +597,22 @@ impl Engine {
             .session()?
             .cache
             .read(move |r| r.search_variants(&q, limit, offset))
+            .await?)
+    }
+
+    /// A page of [`Engine::search_inventory`] and how many variants match `query` in all,
+    /// read together, for a list that shows its full length before its rows are loaded.
+    pub async fn search_inventory_page(
+        &self,
+        query: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<VariantPage, EngineError> {
+        let q = query.to_string();
+        Ok(self
+            .session()?
+            .cache
+            .read(move |r| r.search_page(&q, limit, offset))
             .await?)
     }
 
@@ -591,6 +662,69 @@ impl Engine {
             .await?)
     }
 
+    /// Queues an incremental pass for `reason` (a reconciliation while intake runs).
+    pub async fn request_reconciliation(&self, reason: &str) -> Result<Enqueued, EngineError> {
+        Ok(self
+            .syncing_session()?
+            .jobs
+            .enqueue(incremental_job(reason))
+            .await?)
+    }
+
+    /// The newest orders first, with their lines, optionally only those in `status`.
+    pub async fn recent_orders(
+        &self,
+        status: Option<OrderStatus>,
+        limit: u32,
+    ) -> Result<Vec<Order>, EngineError> {
+        Ok(self
+            .session()?
+            .cache
+            .read(move |r| r.recent_orders(status, limit))
+            .await?)
+    }
+
+    /// Sets (or, with `None`, removes) a SKU's own low-stock threshold.
+    pub async fn set_sku_threshold(
+        &self,
+        sku: &str,
+        threshold: Option<u32>,
+    ) -> Result<(), EngineError> {
+        let sku = sku.trim().to_owned();
+        Ok(self
+            .session()?
+            .cache
+            .write(move |db| {
+                let tx = db.write()?;
+                tx.set_low_stock_threshold(&sku, threshold)?;
+                tx.commit()
+            })
+            .await?)
+    }
+
+    /// Every SKU's own low-stock threshold.
+    pub async fn sku_thresholds(&self) -> Result<Vec<(String, u32)>, EngineError> {
+        Ok(self
+            .session()?
+            .cache
+            .read(|r| r.low_stock_thresholds())
+            .await?)
+    }
+
+    /// The last reconciliation pass and the changes repaired over the last day.
+    pub async fn reconciliation(&self) -> Result<ReconciliationSummary, EngineError> {
+        let day_ago = shelfsync_store::Timestamp::now().as_millisecond() - 86_400_000;
+        let (last, repaired_last_day) = self
+            .session()?
+            .cache
+            .read(move |r| Ok((r.last_reconciliation()?, r.repairs_since(day_ago)?)))
+            .await?;
+        Ok(ReconciliationSummary {
+            last,
+            repaired_last_day,
+        })
+    }
+
     /// The latest changes to the cache, newest first, with where each came from.
     pub async fn recent_activity(&self, limit: u32) -> Result<Vec<AuditEntry>, EngineError> {
         Ok(self
@@ -635,6 +769,7 @@ impl Engine {
                 queue: None,
                 watermarks: Vec::new(),
                 intake: None,
+                reconciliation: None,
             });
         };
         let (counts, queue, watermarks) = session
@@ -650,6 +785,7 @@ impl Engine {
             queue: Some(queue),
             watermarks,
             intake: Some(self.intake_status().await?),
+            reconciliation: Some(self.reconciliation().await?),
         })
     }
 }

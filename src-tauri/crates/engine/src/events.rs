@@ -66,6 +66,56 @@ pub enum EngineEvent {
     Attention { attention: Attention },
     /// The cloud relay's queue became unreachable (after each failed poll) or reachable again.
     Relay { relay: crate::relay::RelayState },
+    /// A customer placed an order (seen first through a webhook or a poll).
+    NewOrder { order: OrderNotice },
+    /// A variant's stock, summed over its locations, fell to or below its low-stock threshold.
+    LowStock { stock: LowStockNotice },
+    /// A reconciliation pass compared the cache with the store and repaired what webhooks
+    /// had missed.
+    Reconciled {
+        reconciliation: ReconciliationNotice,
+    },
+}
+
+/// What the owner hears about a new order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderNotice {
+    pub id: i64,
+    /// `#1001`.
+    pub name: String,
+    /// `36.00`.
+    pub total_price: String,
+    pub currency_code: String,
+    /// Units over all lines.
+    pub units: i64,
+    /// The first line's title (`Blue Mug - Small`), for a one-line summary.
+    pub first_line: Option<String>,
+}
+
+/// A variant at or below its low-stock threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LowStockNotice {
+    pub variant_id: i64,
+    pub sku: Option<String>,
+    /// Product and variant title.
+    pub title: String,
+    /// Summed over locations.
+    pub available: i64,
+    /// The SKU's own threshold, or the global one.
+    pub threshold: i64,
+}
+
+/// A finished reconciliation pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReconciliationNotice {
+    /// Why it ran: `scheduled`, `start`, `wake`, `subscription` or `manual`.
+    pub reason: String,
+    /// Records the store reported changed since the last pass.
+    pub checked: u64,
+    /// Changes the cache had not received through webhooks.
+    pub repaired: u64,
+    /// Repairs over the last 24 hours, this pass included.
+    pub repaired_last_day: u64,
 }
 
 /// The engine's event channel. Cloning shares it.

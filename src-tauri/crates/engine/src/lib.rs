@@ -18,6 +18,7 @@ pub mod engine;
 pub mod events;
 pub mod intake;
 pub mod jobs;
+pub mod orders;
 pub mod relay;
 pub mod sync;
 
@@ -25,9 +26,12 @@ pub use bulk_sync::{BulkCounts, BulkSettings};
 pub use cache::{Cache, CacheError};
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 pub use engine::{
-    AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, Status, StoreProfile,
+    AuthMethod, ConnectWith, Engine, EngineConfig, EngineError, ReconciliationSummary, Status,
+    StoreProfile,
 };
-pub use events::{Attention, EngineEvent, Events, SyncKind};
+pub use events::{
+    Attention, EngineEvent, Events, LowStockNotice, OrderNotice, ReconciliationNotice, SyncKind,
+};
 pub use intake::{
     IntakeConfig, IntakeError, IntakeEvent, IntakeEvents, IntakePath, IntakeStats, IntakeStatus,
     RelayStatus,
@@ -35,6 +39,7 @@ pub use intake::{
 pub use jobs::{
     JobContext, JobError, JobHandler, JobHandlers, JobRetryPolicy, Supervisor, SupervisorConfig,
 };
+pub use orders::{JOB_STOCK_REFRESH, LowStockRule};
 pub use relay::{
     Relay, RelayCredentials, RelayError, RelayHealth, RelaySettings, RelayState,
     RetrySchedule as RelayRetrySchedule,

@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use shelfsync_shopify::Clock;
@@ -343,6 +343,16 @@ impl Relay {
 
     /// Decodes, commits and then deletes one message; a malformed one is left in the queue.
     pub async fn handle(&self, message: &Received) -> Result<Handled, RelayError> {
+        let handled = self.commit(message).await?;
+        if matches!(handled, Handled::Stored(_)) {
+            self.acknowledge(message).await?;
+        }
+        Ok(handled)
+    }
+
+    /// Decodes and commits one message without deleting it; a malformed one is held in the
+    /// queue for its redrive policy.
+    async fn commit(&self, message: &Received) -> Result<Handled, RelayError> {
         let event = match decode(&message.body) {
             Ok(event) => event,
             Err(malformed) => {
@@ -375,7 +385,6 @@ impl Relay {
                 Recorded::Duplicate(_) => Outcome::Duplicate,
             },
         );
-        self.acknowledge(message).await?;
         Ok(Handled::Stored(recorded))
     }
 
@@ -391,24 +400,96 @@ impl Relay {
         Ok(())
     }
 
-    /// Receives once and handles every message. Returns what became of each.
+    /// Deletes committed messages in one request (SQS takes up to ten, as many as one
+    /// receive hands out). One that is not deleted comes back after its visibility timeout
+    /// and is then a duplicate, a no-op.
+    pub async fn acknowledge_all(&self, messages: &[&Received]) -> Result<(), RelayError> {
+        match messages {
+            [] => return Ok(()),
+            [one] => return self.acknowledge(one).await,
+            _ => {}
+        }
+        let entries = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(&m.receipt_handle)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| RelayError::Unreachable(e.to_string()))?;
+        let answer = self
+            .client
+            .delete_message_batch()
+            .queue_url(&self.settings.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| RelayError::Unreachable(describe(&e)))?;
+        for failed in answer.failed() {
+            tracing::warn!(
+                code = failed.code(),
+                message = failed.message().unwrap_or_default(),
+                "a relayed message was not deleted; it comes back later as a duplicate"
+            );
+        }
+        Ok(())
+    }
+
+    /// Receives once, commits every message, then deletes the committed ones together.
+    /// Returns what became of each.
     pub async fn poll_once(&self) -> Result<Vec<Handled>, RelayError> {
         let messages = self.receive().await?;
         let mut handled = Vec::with_capacity(messages.len());
+        let mut committed = Vec::with_capacity(messages.len());
+        let mut failure = None;
         for message in &messages {
-            handled.push(self.handle(message).await?);
+            match self.commit(message).await {
+                Ok(outcome) => {
+                    if matches!(outcome, Handled::Stored(_)) {
+                        committed.push(message);
+                    }
+                    handled.push(outcome);
+                }
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
         }
-        Ok(handled)
+        // What was committed is durable: delete it even when a later commit failed.
+        self.acknowledge_all(&committed).await?;
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(handled),
+        }
     }
 
     /// Polls until `stop` is cancelled, backing off while the relay is unreachable.
     pub async fn run(&self, stop: CancellationToken) {
+        self.run_until_drained(stop, None).await
+    }
+
+    /// [`Relay::run`], telling `drained` once the backlog is consumed: the first poll that
+    /// finds the queue empty, or fails (an unreachable queue has no backlog to wait for).
+    pub async fn run_until_drained(
+        &self,
+        stop: CancellationToken,
+        mut drained: Option<tokio::sync::oneshot::Sender<()>>,
+    ) {
         let mut failures: u32 = 0;
         loop {
             let result = tokio::select! {
                 () = stop.cancelled() => return,
                 result = self.poll_once() => result,
             };
+            if !matches!(&result, Ok(handled) if !handled.is_empty())
+                && let Some(tx) = drained.take()
+            {
+                let _ = tx.send(());
+            }
             match result {
                 Ok(_) => {
                     self.lock().state = Some(RelayState::Reachable);

@@ -17,15 +17,30 @@ use crate::cache::{Cache, CacheError};
 use crate::events::{EngineEvent, Events, SyncKind};
 use shelfsync_shopify::operations::{
     LevelNode, LocatedLevel, LocationLevels, LocationLevelsVariables, Locations,
-    LocationsVariables, NamedQuantity, NoVariables, ShopInfo, VariantCount, VariantNode,
-    VariantsPage, VariantsPageVariables,
+    LocationsVariables, NamedQuantity, NoVariables, OrdersPage, OrdersPageVariables, ShopInfo,
+    VariantCount, VariantNode, VariantsPage, VariantsPageVariables,
 };
 use shelfsync_shopify::{ShopifyClient, ShopifyError};
 use shelfsync_store::{
-    Level, Location, Money, Product, Quantities, Resource, Shop, ShopifyTime, Source, Variant,
-    gid_id,
+    Level, Location, Money, OrderWrite, Product, Quantities, Resource, Shop, ShopifyTime, Source,
+    Variant, gid_id,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// How many orders the first orders pass reads (newest first); later passes read what
+/// changed since.
+pub const FIRST_ORDERS: u64 = 1_000;
+
+/// What an orders pass read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrdersRead {
+    /// Orders Shopify returned.
+    pub read: u64,
+    /// Orders new to the cache or newer than it had.
+    pub changed: u64,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -45,6 +60,7 @@ pub enum SyncError {
 pub struct SyncReport {
     pub variants: u64,
     pub levels: u64,
+    pub orders: u64,
     pub elapsed_ms: u64,
 }
 
@@ -60,6 +76,11 @@ pub struct Syncer {
     pub overlap: Duration,
     /// How a full sync runs its bulk operation (see [`crate::bulk_sync`]).
     pub bulk: crate::bulk_sync::BulkSettings,
+    /// The low-stock line stock writes are compared with.
+    pub low_stock: crate::orders::LowStockRule,
+    /// Set while webhook intake runs: an incremental pass is then a reconciliation, and
+    /// whatever it finds changed is a change webhooks missed (see [`Syncer::run_incremental`]).
+    pub reconciling: Arc<AtomicBool>,
 }
 
 impl Syncer {
@@ -71,24 +92,74 @@ impl Syncer {
             page_size: 100,
             overlap: Duration::from_secs(300),
             bulk: crate::bulk_sync::BulkSettings::default(),
+            low_stock: crate::orders::LowStockRule::default(),
+            reconciling: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// Shop details, locations, the catalogue and stock. `Full` ignores the watermarks.
+    /// Where rows read by an incremental pass come from: a poll, or a reconciliation while
+    /// webhooks are expected to bring every change.
+    fn pass_source(&self) -> Source {
+        if self.reconciling.load(Ordering::SeqCst) {
+            Source::Reconciliation
+        } else {
+            Source::Poll
+        }
+    }
+
+    /// Shop details, locations, the catalogue, stock and orders. `Full` ignores the
+    /// watermarks of the catalogue and stock.
     pub async fn run(&self, kind: SyncKind) -> Result<SyncReport, SyncError> {
+        self.run_because(kind, "scheduled").await
+    }
+
+    /// [`Syncer::run`], saying why it runs (`scheduled`, `start`, `wake`, `subscription`,
+    /// `manual`): an incremental pass while webhook intake runs is recorded as a
+    /// reconciliation with that reason.
+    pub async fn run_because(&self, kind: SyncKind, reason: &str) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
+        let started_at = shelfsync_store::Timestamp::now();
         self.sync_shop().await?;
-        let (variants, levels) = match kind {
+        let reconciling = kind == SyncKind::Incremental && self.reconciling.load(Ordering::SeqCst);
+        let mark = if reconciling {
+            self.cache
+                .write(|db| {
+                    let tx = db.write()?;
+                    let mark = tx.audit_mark()?;
+                    tx.commit()?;
+                    Ok(mark)
+                })
+                .await?
+        } else {
+            0
+        };
+        let (variants, levels, orders) = match kind {
             // One bulk operation reads every variant with its levels.
             SyncKind::Full => {
                 let read = crate::bulk_sync::full_sync(self).await?;
-                (read.variants, read.levels)
+                let orders = self.sync_orders().await?;
+                (read.variants, read.levels, orders)
             }
-            SyncKind::Incremental => (self.sync_catalogue(kind).await?, self.sync_levels().await?),
+            SyncKind::Incremental => (
+                self.sync_catalogue(kind).await?,
+                self.sync_levels().await?,
+                self.sync_orders().await?,
+            ),
         };
+        if reconciling {
+            self.record_reconciliation(
+                reason,
+                started_at,
+                mark,
+                variants + levels + orders.read,
+                orders.changed,
+            )
+            .await?;
+        }
         let report = SyncReport {
             variants,
             levels,
+            orders: orders.read,
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
         self.events.publish(EngineEvent::SyncFinished {
@@ -217,7 +288,10 @@ impl Syncer {
             } else {
                 Vec::new()
             };
-            let source = Source::Poll;
+            let source = match kind {
+                SyncKind::Full => Source::Poll,
+                SyncKind::Incremental => self.pass_source(),
+            };
             self.cache
                 .write(move |db| {
                     let tx = db.write()?;
@@ -249,6 +323,7 @@ impl Syncer {
         let locations = self.cache.read(|r| r.locations()).await?;
         let mut rows = 0u64;
         let mut newest: Option<ShopifyTime> = None;
+        let source = self.pass_source();
         for (i, location) in locations.iter().enumerate() {
             let mut after = None;
             loop {
@@ -279,7 +354,7 @@ impl Syncer {
                 self.cache
                     .write(move |db| {
                         let tx = db.write()?;
-                        tx.upsert_levels(&levels, Source::Poll)?;
+                        tx.upsert_levels(&levels, source)?;
                         if let Some(to) = &watermark {
                             tx.advance_watermark(Resource::InventoryLevels, to)?;
                         }
@@ -293,6 +368,122 @@ impl Syncer {
             }
         }
         Ok(rows)
+    }
+
+    /// Orders changed since the orders watermark (on the first pass: the newest
+    /// [`FIRST_ORDERS`] orders Shopify shows). An order new to the cache and placed since the
+    /// previous pass is announced ([`EngineEvent::NewOrder`]). The stock the orders moved is
+    /// not read again: the pass read the changed levels just before.
+    pub async fn sync_orders(&self) -> Result<OrdersRead, SyncError> {
+        let watermark = self.cache.read(|r| r.watermark(Resource::Orders)).await?;
+        let first_pass = watermark.is_none();
+        let announce_from = watermark.as_ref().map(|w| {
+            w.instant().as_millisecond() - i64::try_from(self.overlap.as_millis()).unwrap_or(0)
+        });
+        let query = self.search_since(watermark);
+        let source = self.pass_source();
+        let mut read = OrdersRead::default();
+        let mut newest: Option<ShopifyTime> = None;
+        let mut after = None;
+        loop {
+            let page = self
+                .client
+                .execute::<OrdersPage>(&OrdersPageVariables {
+                    first: 50,
+                    after: after.clone(),
+                    query: query.clone(),
+                    reverse: first_pass,
+                })
+                .await?
+                .orders;
+            let orders = page
+                .nodes
+                .iter()
+                .map(crate::orders::order_from_node)
+                .collect::<Result<Vec<_>, _>>()?;
+            for o in &orders {
+                newest = max_time(newest, Some(o.updated_at.clone()));
+            }
+            read.read += orders.len() as u64;
+            let last = !page.page_info.has_next_page || (first_pass && read.read >= FIRST_ORDERS);
+            let watermark = if last { newest.clone() } else { None };
+            let saved = self
+                .cache
+                .write(move |db| {
+                    let tx = db.write()?;
+                    let mut saved = Vec::new();
+                    for order in orders {
+                        saved.push(crate::orders::save_order(&tx, order, source, false)?);
+                    }
+                    if let Some(to) = &watermark {
+                        tx.advance_watermark(Resource::Orders, to)?;
+                    }
+                    tx.commit()?;
+                    Ok(saved)
+                })
+                .await?;
+            for (write, order) in saved {
+                if write == OrderWrite::Unchanged {
+                    continue;
+                }
+                read.changed += 1;
+                let placed_since = announce_from
+                    .is_some_and(|from| order.created_at.instant().as_millisecond() >= from);
+                if write == OrderWrite::New && placed_since {
+                    self.events.publish(EngineEvent::NewOrder {
+                        order: crate::orders::notice(&order),
+                    });
+                }
+            }
+            if last {
+                break;
+            }
+            after = page.page_info.end_cursor;
+        }
+        Ok(read)
+    }
+
+    /// Saves a finished reconciliation pass and announces it.
+    async fn record_reconciliation(
+        &self,
+        reason: &str,
+        started_at: shelfsync_store::Timestamp,
+        mark: i64,
+        checked: u64,
+        orders_repaired: u64,
+    ) -> Result<(), SyncError> {
+        let reason = reason.to_owned();
+        let notice = self
+            .cache
+            .write(move |db| {
+                let tx = db.write()?;
+                let repaired = tx.changed_since(mark, Source::Reconciliation)? + orders_repaired;
+                let finished_at = shelfsync_store::Timestamp::now();
+                tx.record_reconciliation(&shelfsync_store::ReconciliationRun {
+                    started_at,
+                    finished_at,
+                    reason: reason.clone(),
+                    checked,
+                    repaired,
+                })?;
+                tx.commit()?;
+                Ok(crate::events::ReconciliationNotice {
+                    reason,
+                    checked,
+                    repaired,
+                    repaired_last_day: 0,
+                })
+            })
+            .await?;
+        let day_ago = shelfsync_store::Timestamp::now().as_millisecond() - 86_400_000;
+        let repaired_last_day = self.cache.read(move |r| r.repairs_since(day_ago)).await?;
+        self.events.publish(EngineEvent::Reconciled {
+            reconciliation: crate::events::ReconciliationNotice {
+                repaired_last_day,
+                ..notice
+            },
+        });
+        Ok(())
     }
 
     pub(crate) fn progress(&self, sync: SyncKind, rows: u64, total: Option<u64>, started: Instant) {
@@ -330,7 +521,7 @@ pub(crate) fn max_time(a: Option<ShopifyTime>, b: Option<ShopifyTime>) -> Option
     }
 }
 
-fn catalogue_rows(node: &VariantNode) -> Result<(Product, Variant), SyncError> {
+pub(crate) fn catalogue_rows(node: &VariantNode) -> Result<(Product, Variant), SyncError> {
     let p = &node.product;
     let product = Product {
         id: gid(&p.id, "Product")?,
@@ -377,7 +568,7 @@ pub(crate) fn quantities_of<'n>(named: impl IntoIterator<Item = (&'n str, i64)>)
     q
 }
 
-fn level_row(item: i64, l: &LevelNode) -> Result<Level, SyncError> {
+pub(crate) fn level_row(item: i64, l: &LevelNode) -> Result<Level, SyncError> {
     Ok(Level {
         inventory_item_id: item,
         location_id: gid(&l.location.id, "Location")?,

@@ -131,6 +131,10 @@ async fn connect_sync_restart_and_resume_without_secrets_on_disk() {
     assert_eq!(profile.name, sim.read_name());
     let found = e.search_inventory("", 5, 0).await.unwrap();
     assert_eq!(found.len(), 5, "the cache survived the restart");
+    let page = e.search_inventory_page("", 5, 0).await.unwrap();
+    assert_eq!(page.rows, found, "the same first page");
+    let cached = e.status().await.unwrap().cache.unwrap().variants;
+    assert_eq!(page.total, cached, "the total counts every cached variant");
     e.sync(SyncKind::Incremental).await.unwrap();
 
     // The restarted engine reused the saved token instead of asking for a new one.

@@ -2,7 +2,17 @@
 //! a signed delivery is stored (with its processing job) before the `200`; a redelivery is a
 //! no-op `200`; one byte changed, a wrong secret, a missing header or a 10 MB body are refused
 //! with 401/400/413, counted, and leave nothing in the inbox.
+//!
+//! Deliveries signed by Shopify's own Node library (`createSHA256HMAC` from
+//! `@shopify/shopify-api` 13.1.0, the project's pinned dev dependency, through
+//! `tests/shopify-clients/sign-webhook.mjs`) are accepted: the test vector and Shopify's
+//! documented `orders/create` example; the same forgeries of the example, signed by the
+//! library, are refused. That test needs `node` and `npm ci` at the repository root: in CI
+//! (`CI` set) their absence fails it; elsewhere it is skipped and says why.
 
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -155,6 +165,125 @@ fn refs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// base64(HMAC-SHA256(body, secret)), as `X-Shopify-Hmac-Sha256` carries it.
+fn sign(secret: &str, body: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// `headers` with `name` replaced by `value`.
+fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    let mut changed: Vec<_> = headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+        .cloned()
+        .collect();
+    changed.push((name.to_owned(), value.to_owned()));
+    changed
+}
+
+/// A signer: (key, body) → the `X-Shopify-Hmac-Sha256` value.
+type Signer<'a> = &'a (dyn Fn(&str, &[u8]) -> String + Sync);
+
+/// Sends `body`, which `headers` deliver correctly signed, in each way a forger or a broken
+/// sender would, and checks each is refused and nothing is stored: one byte of the body
+/// changed (401); signed by `sign` with a key that is not the app's (401); each header
+/// Shopify's validator requires missing (400); padded with whitespace to 10 MB and signed by
+/// `sign` with the right key (413, from `Content-Length`, before the body is read). Adds 2
+/// forged, 5 malformed and 1 oversized to the listener's counters.
+async fn assert_refused_and_not_stored(
+    h: &Harness,
+    headers: &[(String, String)],
+    body: &[u8],
+    sign: Signer<'_>,
+) {
+    let rows = h.inbox_rows();
+    let commits = h.commits.load(Ordering::SeqCst);
+    let before = h.stats.snapshot().first().cloned();
+    let counted = |f: fn(&shelfsync_engine::intake::PathStats) -> u64| before.as_ref().map_or(0, f);
+    let (forged, malformed, oversized) = (
+        counted(|s| s.refused_forged),
+        counted(|s| s.refused_malformed),
+        counted(|s| s.refused_oversized),
+    );
+
+    // One digit of the body changed: still JSON, no longer what was signed.
+    let mut changed = body.to_vec();
+    let at = changed
+        .iter()
+        .position(u8::is_ascii_digit)
+        .expect("a digit in the body");
+    changed[at] = if changed[at] == b'9' {
+        b'0'
+    } else {
+        changed[at] + 1
+    };
+    assert_eq!(
+        h.send(&refs(headers), changed).await,
+        401,
+        "one byte changed"
+    );
+    let wrong = sign("shpss_a_wrong_secret", body);
+    assert_eq!(
+        h.send(
+            &refs(&with(headers, "X-Shopify-Hmac-Sha256", &wrong)),
+            body.to_vec()
+        )
+        .await,
+        401,
+        "signed with another key"
+    );
+    for missing in [
+        "X-Shopify-Webhook-Id",
+        "X-Shopify-Topic",
+        "X-Shopify-Hmac-Sha256",
+        "X-Shopify-Shop-Domain",
+        "X-Shopify-API-Version",
+    ] {
+        let without: Vec<_> = headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(missing))
+            .cloned()
+            .collect();
+        assert_eq!(
+            h.send(&refs(&without), body.to_vec()).await,
+            400,
+            "{missing}"
+        );
+    }
+    // 10 MB, correctly signed: refused from its Content-Length, without reading it. The
+    // listener may close the connection while the client is still sending, so the client sees
+    // the 413 or a reset; either way the counter shows the refusal.
+    let mut big = body.to_vec();
+    big.resize(10 << 20, b' ');
+    // The harness's listener checks with the vector's key.
+    let key = vector()["secret"].as_str().unwrap().to_owned();
+    let signed_big = with(headers, "X-Shopify-Hmac-Sha256", &sign(&key, &big));
+    let mut request = reqwest::Client::new().post(&h.url);
+    for (name, value) in refs(&signed_big) {
+        request = request.header(name, value);
+    }
+    if let Ok(answer) = request.body(big).send().await {
+        assert_eq!(answer.status(), 413, "10 MB");
+    }
+
+    let after = &h.stats.snapshot()[0];
+    assert_eq!(
+        (
+            after.refused_forged - forged,
+            after.refused_malformed - malformed,
+            after.refused_oversized - oversized
+        ),
+        (2, 5, 1),
+        "{after:?}"
+    );
+    assert_eq!(h.inbox_rows(), rows, "nothing refused is stored");
+    assert_eq!(h.commits.load(Ordering::SeqCst), commits);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
     let h = harness(1 << 20).await;
@@ -170,48 +299,7 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
     ));
 
     // Refused before anything is stored.
-    let text = std::str::from_utf8(BODY).unwrap();
-    let changed = text
-        .replace("\"available\":10", "\"available\":11")
-        .into_bytes();
-    assert_eq!(
-        h.send(&refs(&headers), changed).await,
-        401,
-        "one byte changed"
-    );
-    let mut wrong = headers.clone();
-    wrong.retain(|(k, _)| k != "X-Shopify-Hmac-Sha256");
-    let forged = {
-        use base64::Engine as _;
-        use hmac::{Hmac, Mac};
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"shpss_a_wrong_secret").unwrap();
-        mac.update(BODY);
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-    };
-    wrong.push(("X-Shopify-Hmac-Sha256".into(), forged));
-    assert_eq!(
-        h.send(&refs(&wrong), BODY.to_vec()).await,
-        401,
-        "wrong secret"
-    );
-    for missing in [
-        "X-Shopify-Webhook-Id",
-        "X-Shopify-Topic",
-        "X-Shopify-Hmac-Sha256",
-        "X-Shopify-Shop-Domain",
-        "X-Shopify-API-Version",
-    ] {
-        let without: Vec<_> = headers
-            .iter()
-            .filter(|(k, _)| k != missing)
-            .cloned()
-            .collect();
-        assert_eq!(
-            h.send(&refs(&without), BODY.to_vec()).await,
-            400,
-            "{missing}"
-        );
-    }
+    assert_refused_and_not_stored(&h, &headers, BODY, &|secret, body| sign(secret, body)).await;
     let mut bad_time = headers.clone();
     bad_time.retain(|(k, _)| k != "X-Shopify-Triggered-At");
     bad_time.push(("X-Shopify-Triggered-At".into(), "yesterday".into()));
@@ -229,18 +317,6 @@ async fn a_signed_delivery_is_stored_once_and_forgeries_are_refused() {
         "another shop"
     );
     assert_eq!(h.send(&refs(&headers), Vec::new()).await, 400, "empty body");
-    // 10 MB: refused from its Content-Length, without reading it. The listener may close the
-    // connection while the client is still sending, so the client sees the 413 or a reset;
-    // either way the counter shows the refusal.
-    let big = vec![b' '; 10 << 20];
-    let mut request = reqwest::Client::new().post(&h.url);
-    for (name, value) in refs(&headers) {
-        request = request.header(name, value);
-    }
-    if let Ok(answer) = request.body(big).send().await {
-        assert_eq!(answer.status(), 413, "10 MB");
-    }
-    assert_eq!(h.stats.snapshot()[0].refused_oversized, 1, "10 MB");
     assert_eq!(h.inbox_rows(), 0, "nothing refused is stored");
     assert_eq!(h.commits.load(Ordering::SeqCst), 0);
 
@@ -347,4 +423,154 @@ async fn a_chunked_body_past_the_bound_is_refused() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert_eq!(h.inbox_rows(), 0);
     assert_eq!(h.stats.snapshot()[0].refused_oversized, 1);
+}
+
+/// The repository's root (this crate is `src-tauri/crates/engine`).
+fn repo_root() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Whether `node` and the project's npm packages are there. In CI their absence fails the
+/// test; elsewhere the test is skipped and says why.
+fn shopify_library_ready() -> bool {
+    let library = repo_root().join("node_modules/@shopify/shopify-api/package.json");
+    let missing = match Command::new("node").arg("--version").output() {
+        Err(e) => Some(format!("`node` could not be run ({e})")),
+        Ok(out) if !out.status.success() => Some("`node --version` failed".to_owned()),
+        Ok(_) if !library.is_file() => Some(format!(
+            "the project's npm packages are not installed ({} is missing)",
+            library.display()
+        )),
+        Ok(_) => None,
+    };
+    match missing {
+        None => true,
+        Some(why) if in_ci() => panic!(
+            "{why}. Shopify's Node library signs this test's webhooks: install Node.js 20+ and \
+             run `npm ci` at the repository root first (.ci/test does)"
+        ),
+        Some(why) => {
+            eprintln!(
+                "skipped: {why}; install Node.js 20+ and run `npm ci` at the repository root \
+                 to sign with Shopify's Node library"
+            );
+            false
+        }
+    }
+}
+
+/// `X-Shopify-Hmac-Sha256` for `body` under `secret`, computed by `createSHA256HMAC` from
+/// `@shopify/shopify-api` (`tests/shopify-clients/sign-webhook.mjs`).
+fn shopify_library_sign(secret: &str, body: &[u8]) -> String {
+    let script = repo_root().join("tests/shopify-clients/sign-webhook.mjs");
+    let mut child = Command::new("node")
+        .arg(&script)
+        .current_dir(repo_root())
+        .env("SHOPIFY_WEBHOOK_SECRET", secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run node {}: {e}", script.display()));
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "sign-webhook.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Shopify's documented `orders/create` example (2026-07), as a compact JSON body.
+fn order_example() -> Vec<u8> {
+    let metadata: Value = serde_json::from_str(include_str!(
+        "../../sim/tests/fixtures/webhook-examples/metadatas/2026-07/orders/create.json"
+    ))
+    .unwrap();
+    assert_eq!(metadata["name"], "orders/create");
+    serde_json::to_vec(&metadata["response"]).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_signed_by_shopifys_node_library_are_accepted() {
+    if !shopify_library_ready() {
+        return;
+    }
+    let h = harness(1 << 20).await;
+    let v = vector();
+    let secret = v["secret"].as_str().unwrap();
+
+    // The shared vector: the library computes the vector's signature, and the listener
+    // stores the delivery it signs.
+    let signature = shopify_library_sign(secret, BODY);
+    assert_eq!(
+        signature,
+        v["expected_x_shopify_hmac_sha256"].as_str().unwrap()
+    );
+    let headers = with(
+        &with(
+            &signed_headers(&v),
+            "X-Shopify-Event-Id",
+            "7d1f0c52-3b8e-4f0a-9c61-2e5d8a4b7f10",
+        ),
+        "X-Shopify-Hmac-Sha256",
+        &signature,
+    );
+    assert_eq!(h.send(&refs(&headers), BODY.to_vec()).await, 200, "vector");
+    assert_eq!(h.inbox_rows(), 1);
+
+    // A real payload: Shopify's orders/create example, 10 KB, signed by the library.
+    let body = order_example();
+    let example = vec![
+        ("X-Shopify-Topic".to_owned(), "orders/create".to_owned()),
+        (
+            "X-Shopify-Shop-Domain".to_owned(),
+            "sim-shop.myshopify.com".to_owned(),
+        ),
+        ("X-Shopify-API-Version".to_owned(), "2026-07".to_owned()),
+        (
+            "X-Shopify-Webhook-Id".to_owned(),
+            "c3a9e0f4-6d2b-4e8a-b1f7-5a0c9d3e2b64".to_owned(),
+        ),
+        (
+            "X-Shopify-Event-Id".to_owned(),
+            "e8b4d2a6-0f1c-4a9e-8d3b-7c6f5e4a3b21".to_owned(),
+        ),
+        (
+            "X-Shopify-Triggered-At".to_owned(),
+            "2026-07-15T10:00:00.000000000Z".to_owned(),
+        ),
+        (
+            "X-Shopify-Hmac-Sha256".to_owned(),
+            shopify_library_sign(secret, &body),
+        ),
+    ];
+    assert_eq!(h.send(&refs(&example), body.clone()).await, 200, "example");
+    assert_eq!(h.inbox_rows(), 2);
+    let reader = Reader::open(&h.db).unwrap();
+    let stored = reader.unprocessed_webhooks(10).unwrap();
+    let order = stored
+        .iter()
+        .find(|w| w.event.event_id == "e8b4d2a6-0f1c-4a9e-8d3b-7c6f5e4a3b21")
+        .expect("the example is stored under its event id");
+    assert_eq!(order.event.topic, "orders/create");
+    assert_eq!(order.event.body, body, "the raw body, byte for byte");
+
+    // The same forgeries as for the vector, with the library's signatures.
+    assert_refused_and_not_stored(&h, &example, &body, &shopify_library_sign).await;
+
+    let s = &h.stats.snapshot()[0];
+    assert_eq!((s.accepted, s.duplicates), (2, 0), "{s:?}");
+    assert_eq!(
+        (s.refused_forged, s.refused_malformed, s.refused_oversized),
+        (2, 5, 1),
+        "{s:?}"
+    );
+    h.listener.stop().await;
 }

@@ -164,7 +164,16 @@ pub struct LineItem {
     pub quantity: i64,
     /// Units not yet fulfilled (0 once fulfilled or cancelled).
     pub fulfillable_quantity: i64,
+    /// Units taken off the order by its cancellation (the ones not yet shipped).
+    pub removed_quantity: i64,
     pub price_cents: i64,
+}
+
+impl LineItem {
+    /// `currentQuantity` / `current_quantity`: the units ordered, minus those removed.
+    pub fn current_quantity(&self) -> i64 {
+        self.quantity - self.removed_quantity
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -560,6 +569,7 @@ impl Store {
                 variant_title: variant.title.clone(),
                 quantity: *quantity,
                 fulfillable_quantity: *quantity,
+                removed_quantity: 0,
                 price_cents: variant.price_cents,
             });
         }
@@ -642,9 +652,10 @@ impl Store {
             );
         }
         if let Some(o) = self.orders.get_mut(&id) {
-            o.line_items
-                .iter_mut()
-                .for_each(|l| l.fulfillable_quantity = 0);
+            for line in &mut o.line_items {
+                line.removed_quantity = line.fulfillable_quantity;
+                line.fulfillable_quantity = 0;
+            }
             o.cancelled_at = Some(now);
             o.closed_at = Some(now);
             o.updated_at = now;

@@ -70,7 +70,7 @@ query Order($id: ID!) {
   order(id: $id) {
     id name displayFulfillmentStatus cancelledAt
     totalPriceSet { shopMoney { amount currencyCode } }
-    lineItems(first: 10) { nodes { sku quantity unfulfilledQuantity variant { id } } }
+    lineItems(first: 10) { nodes { sku quantity currentQuantity unfulfilledQuantity variant { id } } }
   }
 }
 "#;
@@ -157,6 +157,22 @@ async fn cancel_restocks_and_deny_policy_prevents_overselling() {
     assert_eq!(
         level(&sim_state(&s).await, variant, location),
         (available, committed, on_hand)
+    );
+    // The cancelled units leave the order: `quantity` keeps what was ordered,
+    // `currentQuantity` drops to what was shipped (nothing here).
+    let r = s
+        .gql(ORDER, json!({ "id": format!("gid://shopify/Order/{id}") }))
+        .await;
+    let line = &r.body["data"]["order"]["lineItems"]["nodes"][0];
+    assert_eq!(
+        (
+            &line["quantity"],
+            &line["currentQuantity"],
+            &line["unfulfilledQuantity"]
+        ),
+        (&json!(1), &json!(0), &json!(0)),
+        "{}",
+        r.body
     );
     let (status, _) = post(&s, &format!("/_sim/orders/{id}/fulfill"), json!({})).await;
     assert_eq!(status, 422, "a cancelled order cannot be fulfilled");

@@ -402,6 +402,14 @@ async fn store_events_fire_the_topics_shopify_fires() {
         .unwrap()
         .json();
     assert!(body["cancelled_at"].is_string());
+    assert_eq!(
+        (
+            &body["line_items"][0]["quantity"],
+            &body["line_items"][0]["current_quantity"]
+        ),
+        (&json!(1), &json!(0)),
+        "a cancelled order's unshipped units are removed"
+    );
 
     post(
         &s,
@@ -1171,5 +1179,52 @@ async fn an_eventbridge_target_is_set_shown_without_its_secret_and_cleared() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(get(&s, "/_sim/eventbridge").await["target"], Value::Null);
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_triggered_sample_is_delivered_once_signed_without_a_subscription() {
+    let s = start(small_config()).await;
+    let mut rx = receiver().await;
+    let public = tunnel(&s, &rx.url).await;
+    let fired = post(
+        &s,
+        "/_sim/webhooks/trigger",
+        json!({ "topic": "shop/update", "address": format!("{public}/webhooks") }),
+    )
+    .await;
+    let got = rx.next().await;
+    assert_eq!(got.path, "/webhooks");
+    assert_eq!(got.header("x-shopify-topic"), "shop/update");
+    assert_eq!(got.header("x-shopify-event-id"), fired["event_id"]);
+    assert_eq!(got.header("x-shopify-webhook-id"), fired["webhook_id"]);
+    assert_eq!(
+        got.header("x-shopify-hmac-sha256"),
+        hmac_b64(&s.sim.info.client_secret, &got.body)
+    );
+    assert_eq!(
+        got.json()["myshopify_domain"],
+        got.header("x-shopify-shop-domain")
+    );
+    // No subscription was created, and a failed trigger is not retried.
+    assert_eq!(get(&s, "/_sim/webhooks").await["subscriptions"], json!([]));
+    rx.status.store(500, Ordering::SeqCst);
+    post(
+        &s,
+        "/_sim/webhooks/trigger",
+        json!({ "address": format!("{public}/webhooks") }),
+    )
+    .await;
+    rx.next().await;
+    post(&s, "/_sim/clock/advance", json!({ "seconds": 3600 })).await;
+    assert!(rx.drain(200).await.is_empty(), "retried");
+    let bad = s
+        .http
+        .post(format!("{}/_sim/webhooks/trigger", s.sim.info.base_url))
+        .json(&json!({ "address": "http://127.0.0.1:1/plain-http" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
     s.sim.stop().await;
 }

@@ -1,5 +1,5 @@
 //! Writes and reads of the catalogue cache: shop, locations, products,
-//! variants, inventory levels, orders, and sync watermarks.
+//! variants, inventory levels, and sync watermarks (orders: [`crate::orders`]).
 //!
 //! Upserts take a whole batch and run inside the caller's [`WriteTx`], so a
 //! page of results (or a bulk-operation chunk) lands in one transaction, and
@@ -13,14 +13,14 @@
 //! `updatedAt`) never overwrites newer data, so a slow poll cannot undo a
 //! webhook that arrived first.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, ToSql, params};
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Reader, WriteTx};
 use crate::error::Result;
 use crate::model::{
-    AuditEntry, Level, LineItem, Location, Order, Product, Quantities, Resource, Shop, ShopifyTime,
-    Source, StoredLevel, Variant, VariantRow, Watermark,
+    AuditEntry, Level, Location, Product, Quantities, Resource, Shop, ShopifyTime, Source,
+    StoredLevel, Variant, VariantPage, VariantRow, Watermark,
 };
 use crate::sql::timestamp;
 
@@ -120,21 +120,6 @@ INSERT INTO inventory_levels (inventory_item_id, location_id,
     updated_at, updated_at_ms, source, recorded_at_ms)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
 ON CONFLICT DO NOTHING";
-
-const UPSERT_ORDER: &str = "
-INSERT INTO orders (id, name, created_at, created_at_ms, updated_at, updated_at_ms, cancelled_at,
-                    financial_status, fulfillment_status, currency_code, total_price,
-                    recorded_at_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-ON CONFLICT (id) DO UPDATE SET
-    name = excluded.name, created_at = excluded.created_at,
-    created_at_ms = excluded.created_at_ms, updated_at = excluded.updated_at,
-    updated_at_ms = excluded.updated_at_ms, cancelled_at = excluded.cancelled_at,
-    financial_status = excluded.financial_status,
-    fulfillment_status = excluded.fulfillment_status,
-    currency_code = excluded.currency_code, total_price = excluded.total_price,
-    recorded_at_ms = excluded.recorded_at_ms
-WHERE excluded.updated_at_ms > orders.updated_at_ms";
 
 fn ms(t: &Option<ShopifyTime>) -> Option<i64> {
     t.as_ref().map(ShopifyTime::millis)
@@ -323,57 +308,6 @@ impl WriteTx<'_> {
         Ok(inserted)
     }
 
-    /// Saves orders with their line items (an order's lines are replaced as
-    /// a whole). Returns how many orders were inserted or changed.
-    pub fn upsert_orders(&self, orders: &[Order]) -> Result<usize> {
-        let mut order_stmt = self.conn.prepare_cached(UPSERT_ORDER)?;
-        let mut delete_lines = self
-            .conn
-            .prepare_cached("DELETE FROM order_line_items WHERE order_id = ?1")?;
-        let mut insert_line = self.conn.prepare_cached(
-            "INSERT INTO order_line_items (id, order_id, variant_id, sku, title, quantity, price)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (id) DO UPDATE SET
-                 order_id = excluded.order_id, variant_id = excluded.variant_id,
-                 sku = excluded.sku, title = excluded.title,
-                 quantity = excluded.quantity, price = excluded.price",
-        )?;
-        let mut changed = 0;
-        for o in orders {
-            let written = order_stmt.execute(params![
-                o.id,
-                o.name,
-                o.created_at,
-                o.created_at.millis(),
-                o.updated_at,
-                o.updated_at.millis(),
-                o.cancelled_at,
-                o.financial_status,
-                o.fulfillment_status,
-                o.currency_code,
-                o.total_price,
-                self.now_ms()
-            ])?;
-            if written == 0 {
-                continue;
-            }
-            changed += written;
-            delete_lines.execute([o.id])?;
-            for line in &o.line_items {
-                insert_line.execute(params![
-                    line.id,
-                    o.id,
-                    line.variant_id,
-                    line.sku,
-                    line.title,
-                    line.quantity,
-                    line.price
-                ])?;
-            }
-        }
-        Ok(changed)
-    }
-
     /// Removes products deleted in Shopify, with their variants and levels.
     /// Each removal is recorded in the audit log. Returns how many existed.
     pub fn delete_products(&self, ids: &[i64], source: Source) -> Result<usize> {
@@ -507,6 +441,77 @@ fn like_prefix(text: &str) -> String {
     pattern
 }
 
+/// Which variants a search matches, as SQL shared by the page and the count so they cannot
+/// disagree. A variant matches when its SKU, its product's title or its own title starts
+/// with the query, ignoring ASCII case.
+///
+/// Written as `v.id IN (three prefix lookups)` rather than `sku LIKE ?1 OR p.title LIKE ?1
+/// OR v.title LIKE ?1`: SQLite cannot use an index for an `OR` across two tables of a join,
+/// so that form reads every variant for every page and every count. Each lookup here is a
+/// range scan of a `NOCASE` index (`variants_sku`, `products_title`, `variants_title`).
+/// An empty query matches every variant and needs no filter at all.
+struct Search {
+    /// The `LIKE` pattern, `None` for an empty query.
+    pattern: Option<String>,
+}
+
+impl Search {
+    fn new(query: &str) -> Self {
+        let query = query.trim();
+        Search {
+            pattern: (!query.is_empty()).then(|| like_prefix(query)),
+        }
+    }
+
+    /// The `WHERE` clause over `variants v JOIN products p`, with the pattern bound as
+    /// parameter `?{index}`.
+    fn filter_at(&self, index: usize) -> String {
+        if self.pattern.is_none() {
+            return String::new();
+        }
+        let p = format!("?{index}");
+        format!(
+            "WHERE v.id IN (
+                SELECT id FROM variants WHERE sku LIKE {p} ESCAPE '\\'
+                UNION ALL
+                SELECT mv.id FROM products mp JOIN variants mv ON mv.product_id = mp.id
+                WHERE mp.title LIKE {p} ESCAPE '\\'
+                UNION ALL
+                SELECT id FROM variants WHERE title LIKE {p} ESCAPE '\\')"
+        )
+    }
+
+    /// The `WHERE` clause of a statement that binds only the pattern.
+    fn filter(&self) -> String {
+        self.filter_at(1)
+    }
+
+    /// The ids of one page (`LIMIT ?1 OFFSET ?2`), in the list's order. Only ids and sort
+    /// keys are sorted; the caller reads the rest of the columns, and the stock sums, for the
+    /// page's rows alone. Without a filter the join starts from `products_title`, already in
+    /// the list's first sort key, so SQLite sorts only variants of products with the same
+    /// title rather than the whole catalogue.
+    fn page_ids(&self) -> String {
+        let from = match self.pattern {
+            None => "products p CROSS JOIN variants v ON v.product_id = p.id",
+            Some(_) => "variants v JOIN products p ON p.id = v.product_id",
+        };
+        format!(
+            "SELECT v.id FROM {from} {filter} ORDER BY p.title, v.title, v.id LIMIT ?1 OFFSET ?2",
+            filter = self.filter_at(3)
+        )
+    }
+
+    /// `before`, followed by the pattern when there is one.
+    fn params<'a>(&'a self, before: &[&'a dyn ToSql]) -> Vec<&'a dyn ToSql> {
+        let mut params = before.to_vec();
+        if let Some(pattern) = &self.pattern {
+            params.push(pattern);
+        }
+        params
+    }
+}
+
 impl Reader {
     /// The store's own record, once synced.
     pub fn shop(&self) -> Result<Option<Shop>> {
@@ -580,19 +585,18 @@ impl Reader {
     /// (ignoring ASCII case), ordered by product title, variant title and id.
     /// An empty query lists every variant. `limit` and `offset` page the list.
     pub fn search_variants(&self, query: &str, limit: u32, offset: u32) -> Result<Vec<VariantRow>> {
+        let search = Search::new(query);
         let sql = format!(
             "SELECT {VARIANT_COLUMNS}, p.title,
                     (SELECT coalesce(sum(l.available), 0) FROM inventory_levels l
                      WHERE l.inventory_item_id = v.inventory_item_id)
-             FROM variants v JOIN products p ON p.id = v.product_id
-             WHERE v.sku LIKE ?1 ESCAPE '\\'
-                OR p.title LIKE ?1 ESCAPE '\\'
-                OR v.title LIKE ?1 ESCAPE '\\'
-             ORDER BY p.title, v.title, v.id
-             LIMIT ?2 OFFSET ?3"
+             FROM ({page}) page
+             JOIN variants v ON v.id = page.id JOIN products p ON p.id = v.product_id
+             ORDER BY p.title, v.title, v.id",
+            page = search.page_ids()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![like_prefix(query.trim()), limit, offset], |r| {
+        let rows = stmt.query_map(search.params(&[&limit, &offset]).as_slice(), |r| {
             Ok(VariantRow {
                 variant: variant_from(r)?,
                 product_title: r.get(8)?,
@@ -600,6 +604,29 @@ impl Reader {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many variants [`Reader::search_variants`] finds for `query` in all, whatever
+    /// the page. Counted through the same filter; an index range scan per part of the
+    /// search, or the whole catalogue for an empty query.
+    pub fn count_variants(&self, query: &str) -> Result<u64> {
+        let search = Search::new(query);
+        let sql = format!(
+            "SELECT count(*) FROM variants v JOIN products p ON p.id = v.product_id {filter}",
+            filter = search.filter()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        Ok(stmt.query_row(search.params(&[]).as_slice(), |r| count(r, 0))?)
+    }
+
+    /// A page of [`Reader::search_variants`] with [`Reader::count_variants`], both read in
+    /// one transaction: a sync committing between the two cannot make them disagree.
+    pub fn search_page(&self, query: &str, limit: u32, offset: u32) -> Result<VariantPage> {
+        let tx = self.conn.unchecked_transaction()?;
+        let rows = self.search_variants(query, limit, offset)?;
+        let total = self.count_variants(query)?;
+        tx.commit()?;
+        Ok(VariantPage { rows, total })
     }
 
     /// The stock of a variant at each location, by location name.
@@ -637,51 +664,6 @@ impl Reader {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// One order with its line items.
-    pub fn order(&self, id: i64) -> Result<Option<Order>> {
-        let order = self
-            .conn
-            .prepare_cached(
-                "SELECT id, name, created_at, updated_at, cancelled_at, financial_status,
-                        fulfillment_status, currency_code, total_price
-                 FROM orders WHERE id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok(Order {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    created_at: r.get(2)?,
-                    updated_at: r.get(3)?,
-                    cancelled_at: r.get(4)?,
-                    financial_status: r.get(5)?,
-                    fulfillment_status: r.get(6)?,
-                    currency_code: r.get(7)?,
-                    total_price: r.get(8)?,
-                    line_items: Vec::new(),
-                })
-            })
-            .optional()?;
-        let Some(mut order) = order else {
-            return Ok(None);
-        };
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, variant_id, sku, title, quantity, price
-             FROM order_line_items WHERE order_id = ?1 ORDER BY id",
-        )?;
-        let lines = stmt.query_map([id], |r| {
-            Ok(LineItem {
-                id: r.get(0)?,
-                variant_id: r.get(1)?,
-                sku: r.get(2)?,
-                title: r.get(3)?,
-                quantity: r.get(4)?,
-                price: r.get(5)?,
-            })
-        })?;
-        order.line_items = lines.collect::<rusqlite::Result<_>>()?;
-        Ok(Some(order))
     }
 
     /// How far incremental sync of `resource` has read, if it has started.
@@ -807,5 +789,54 @@ impl crate::Database {
         let changed = tx.upsert_levels(levels, source)?;
         tx.commit()?;
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Database;
+
+    /// What SQLite plans to do for `sql` with `params` bound: one line per step.
+    fn plan(reader: &Reader, sql: &str, params: &[&dyn ToSql]) -> Vec<String> {
+        let mut stmt = reader
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        stmt.query_map(params, |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// Counting the matches of a query (each keystroke in the search box asks again) reads
+    /// index ranges only: a step that reads a whole table would make it cost as much as the
+    /// catalogue is large.
+    #[test]
+    fn counting_a_search_reads_only_index_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path().join("shop.sqlite3")).unwrap();
+        let reader = db.reader().unwrap();
+        let search = Search::new("mug");
+        let sql = format!(
+            "SELECT count(*) FROM variants v JOIN products p ON p.id = v.product_id {}",
+            search.filter()
+        );
+        let steps = plan(&reader, &sql, &search.params(&[]));
+        for table in ["variants", "products", "mv", "mp", "v", "p"] {
+            assert!(
+                !steps
+                    .iter()
+                    .any(|s| s.starts_with(&format!("SCAN {table} "))
+                        || *s == format!("SCAN {table}")),
+                "{table} is read whole: {steps:#?}"
+            );
+        }
+        for index in ["variants_sku", "products_title", "variants_title"] {
+            assert!(
+                steps.iter().any(|s| s.contains(index)),
+                "{index} unused: {steps:#?}"
+            );
+        }
     }
 }

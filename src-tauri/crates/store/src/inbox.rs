@@ -126,4 +126,17 @@ impl Reader {
             .query_row([id], webhook_from)
             .optional()?)
     }
+
+    /// The inbox entry of store event `event_id` (`X-Shopify-Event-Id`), if it arrived.
+    pub fn webhook_by_event(&self, event_id: &str) -> Result<Option<StoredWebhook>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, event_id, webhook_id, topic, shop_domain, triggered_at, body,
+                        received_at_ms, processed_at_ms
+                 FROM webhook_inbox WHERE event_id = ?1",
+            )?
+            .query_row([event_id], webhook_from)
+            .optional()?)
+    }
 }

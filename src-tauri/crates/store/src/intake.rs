@@ -10,7 +10,7 @@ use rusqlite::OptionalExtension;
 use crate::catalogue::{VARIANT_COLUMNS, count, variant_from};
 use crate::db::{Reader, WriteTx};
 use crate::error::Result;
-use crate::model::{Level, Quantities, Variant};
+use crate::model::{Level, Product, Quantities, Variant};
 
 /// How many webhooks the inbox holds, for status displays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -59,6 +59,38 @@ impl WriteTx<'_> {
             .conn
             .prepare_cached(&sql)?
             .query_row([item], variant_from)
+            .optional()?)
+    }
+
+    /// The cached variant `id`, if there is one.
+    pub fn cached_variant(&self, id: i64) -> Result<Option<Variant>> {
+        let sql = format!("SELECT {VARIANT_COLUMNS} FROM variants v WHERE v.id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], variant_from)
+            .optional()?)
+    }
+
+    /// The cached product `id`, if there is one.
+    pub fn cached_product(&self, id: i64) -> Result<Option<Product>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, title, handle, status, vendor, product_type, updated_at
+                 FROM products WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(Product {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    handle: r.get(2)?,
+                    status: r.get(3)?,
+                    vendor: r.get(4)?,
+                    product_type: r.get(5)?,
+                    updated_at: r.get(6)?,
+                })
+            })
             .optional()?)
     }
 

@@ -41,6 +41,7 @@ mod inbox;
 mod intake;
 mod migrate;
 mod model;
+mod orders;
 mod queue;
 mod sql;
 
@@ -52,8 +53,10 @@ pub use intake::InboxCounts;
 pub use migrate::SCHEMA_VERSION;
 pub use model::{
     AuditEntry, Enqueued, Job, JobCounts, JobState, Level, LineItem, Location, Money, NewJob,
-    Order, Product, Quantities, Recorded, Resource, Shop, ShopifyTime, Source, StoredLevel,
-    StoredWebhook, Variant, VariantRow, Watermark, WebhookEvent, gid_id,
+    Order, OrderStatus, Product, Quantities, ReconciliationRun, Recorded, Resource, Shop,
+    ShopifyTime, Source, StoredLevel, StoredWebhook, Variant, VariantPage, VariantRow, Watermark,
+    WebhookEvent, gid_id,
 };
+pub use orders::OrderWrite;
 
 pub use jiff::Timestamp;

@@ -38,6 +38,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "operations",
         sql: include_str!("../migrations/0002_operations.sql"),
     },
+    Migration {
+        version: 3,
+        name: "orders",
+        sql: include_str!("../migrations/0003_orders.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "search",
+        sql: include_str!("../migrations/0004_search.sql"),
+    },
 ];
 
 /// The schema version this build writes.
@@ -188,14 +198,18 @@ mod tests {
                  INSERT INTO inventory_levels VALUES (1000, 1, 5, 7, 2, 0, 0, 0, 0, 0,
                      '2026-01-01T00:00:00Z', 1767225600000, 'import', 0);
                  INSERT INTO sync_watermarks VALUES ('products', '2026-01-01T00:00:00Z',
-                     1767225600000, 0);",
+                     1767225600000, 0);
+                 INSERT INTO orders VALUES (5001, '#1001', '2026-01-02T00:00:00Z', 1767312000000,
+                     '2026-01-02T00:00:00Z', 1767312000000, NULL, 'PAID', NULL, 'EUR', '36.00', 0);
+                 INSERT INTO order_line_items VALUES (7001, 5001, 100, 'MUG-S', 'Blue Mug', 2,
+                     '18.00');",
             )
             .unwrap();
         }
 
         let mut db = Database::open(&path).unwrap();
         let reader = db.reader().unwrap();
-        assert_eq!(user_version(&reader.conn).unwrap(), 2);
+        assert_eq!(user_version(&reader.conn).unwrap(), SCHEMA_VERSION);
         let levels = reader.levels_for_variant(100).unwrap();
         assert_eq!(levels.len(), 1);
         assert_eq!(levels[0].level.quantities.available, Some(5));
@@ -211,6 +225,17 @@ mod tests {
         assert_eq!(
             reader.variant(100).unwrap().unwrap().price.as_str(),
             "18.00"
+        );
+
+        // An order cached under schema 1 keeps its lines under schema 3.
+        let order = reader.order(5001).unwrap().unwrap();
+        assert_eq!(order.line_items.len(), 1);
+        assert_eq!(
+            (
+                order.line_items[0].quantity,
+                order.line_items[0].current_quantity
+            ),
+            (2, 2)
         );
 
         // The audit triggers of schema 2 cover rows written under schema 1.

@@ -321,6 +321,16 @@ pub struct VariantRow {
     pub total_available: i64,
 }
 
+/// One page of a search, with how many variants match it in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantPage {
+    /// The page's rows, in the search's order.
+    pub rows: Vec<VariantRow>,
+    /// How many variants match the search, read in the same transaction as `rows`, so the
+    /// two always agree.
+    pub total: u64,
+}
+
 /// An order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
@@ -334,6 +344,8 @@ pub struct Order {
     pub updated_at: ShopifyTime,
     /// When it was cancelled, if it was.
     pub cancelled_at: Option<ShopifyTime>,
+    /// When it was closed (archived after fulfilment or cancellation), if it was.
+    pub closed_at: Option<ShopifyTime>,
     /// e.g. `PAID`.
     pub financial_status: Option<String>,
     /// e.g. `FULFILLED`.
@@ -357,10 +369,56 @@ pub struct LineItem {
     pub sku: Option<String>,
     /// Title at the time of sale.
     pub title: String,
-    /// Units.
+    /// The variant's title at the time of sale (`Small`, `Default Title`).
+    pub variant_title: Option<String>,
+    /// The inventory item whose stock the line moves, if the variant still exists.
+    pub inventory_item_id: Option<i64>,
+    /// Units ordered.
     pub quantity: i64,
+    /// Units still on the order (after removals and cancellation).
+    pub current_quantity: i64,
+    /// Units sold but not shipped yet: what the line holds as `committed` stock.
+    pub unfulfilled_quantity: i64,
     /// Unit price.
     pub price: Money,
+}
+
+impl Order {
+    /// Where the order stands, for filters and badges.
+    pub fn status(&self) -> OrderStatus {
+        if self.cancelled_at.is_some() {
+            OrderStatus::Cancelled
+        } else if self.line_items.iter().all(|l| l.unfulfilled_quantity == 0) {
+            OrderStatus::Fulfilled
+        } else {
+            OrderStatus::Open
+        }
+    }
+}
+
+/// Where an order stands, as the owner sorts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Units still to ship: its stock is committed.
+    Open,
+    /// Everything shipped.
+    Fulfilled,
+    /// Cancelled; the units not shipped went back to available stock.
+    Cancelled,
+}
+
+/// One reconciliation pass, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconciliationRun {
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    /// Why it ran: `scheduled`, `start`, `wake`, `subscription` or `manual`.
+    pub reason: String,
+    /// Rows the store reported changed since the last watermark.
+    pub checked: u64,
+    /// Changes the cache had not received through webhooks.
+    pub repaired: u64,
 }
 
 /// A kind of data that incremental sync reads in `updated_at` order.

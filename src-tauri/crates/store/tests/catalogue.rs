@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use shelfsync_store::{
-    Database, Level, LineItem, Order, Quantities, Resource, Shop, Source, gid_id,
+    Database, Level, LineItem, Order, OrderStatus, OrderWrite, Quantities, ReconciliationRun,
+    Resource, Shop, Source, Timestamp, Variant, gid_id,
 };
 
 #[test]
@@ -337,40 +338,46 @@ fn a_watermark_moves_only_with_the_data_it_covers() {
     assert_eq!(reader.watermark(Resource::InventoryLevels).unwrap(), None);
 }
 
-#[test]
-fn orders_keep_their_lines_and_an_update_replaces_them() {
-    let store = TestStore::new();
-    let mut db = store.open();
-    let variants = seed(&mut db);
-    let mut order = Order {
+fn line(id: i64, variant: &Variant, quantity: i64, unfulfilled: i64, price: &str) -> LineItem {
+    LineItem {
+        id,
+        variant_id: Some(variant.id),
+        sku: variant.sku.clone(),
+        title: "Blue Mug".into(),
+        variant_title: Some(variant.title.clone()),
+        inventory_item_id: Some(variant.inventory_item_id),
+        quantity,
+        current_quantity: quantity,
+        unfulfilled_quantity: unfulfilled,
+        price: money(price),
+    }
+}
+
+fn placed_order(variants: &[Variant]) -> Order {
+    Order {
         id: 5_000_001,
         name: "#1001".into(),
         created_at: at("2026-02-20T14:03:00+01:00"),
         updated_at: at("2026-02-20T14:03:00+01:00"),
         cancelled_at: None,
+        closed_at: None,
         financial_status: Some("PAID".into()),
         fulfillment_status: None,
         currency_code: "EUR".into(),
         total_price: money("60.50"),
         line_items: vec![
-            LineItem {
-                id: 7001,
-                variant_id: Some(variants[0].id),
-                sku: variants[0].sku.clone(),
-                title: "Blue Mug - Small".into(),
-                quantity: 2,
-                price: money("18.00"),
-            },
-            LineItem {
-                id: 7002,
-                variant_id: Some(variants[1].id),
-                sku: variants[1].sku.clone(),
-                title: "Blue Mug - Large".into(),
-                quantity: 1,
-                price: money("24.50"),
-            },
+            line(7001, &variants[0], 2, 2, "18.00"),
+            line(7002, &variants[1], 1, 1, "24.50"),
         ],
-    };
+    }
+}
+
+#[test]
+fn orders_keep_their_lines_and_an_update_replaces_them() {
+    let store = TestStore::new();
+    let mut db = store.open();
+    let variants = seed(&mut db);
+    let mut order = placed_order(&variants);
     let tx = db.write().unwrap();
     tx.upsert_shop(&Shop {
         id: 42,
@@ -380,10 +387,17 @@ fn orders_keep_their_lines_and_an_update_replaces_them() {
         iana_timezone: Some("Europe/Paris".into()),
     })
     .unwrap();
-    assert_eq!(tx.upsert_orders(std::slice::from_ref(&order)).unwrap(), 1);
+    assert_eq!(
+        tx.upsert_order(&order, Source::Webhook).unwrap(),
+        OrderWrite::New
+    );
     tx.commit().unwrap();
     let reader = db.reader().unwrap();
     assert_eq!(reader.order(order.id).unwrap().unwrap(), order);
+    assert_eq!(
+        reader.order(order.id).unwrap().unwrap().status(),
+        OrderStatus::Open
+    );
     assert_eq!(reader.shop().unwrap().unwrap().currency_code, "EUR");
 
     // A refund removes a line; the same update again changes nothing.
@@ -391,10 +405,134 @@ fn orders_keep_their_lines_and_an_update_replaces_them() {
     order.total_price = money("36.00");
     order.updated_at = at("2026-02-21T09:00:00+01:00");
     let tx = db.write().unwrap();
-    assert_eq!(tx.upsert_orders(std::slice::from_ref(&order)).unwrap(), 1);
-    assert_eq!(tx.upsert_orders(std::slice::from_ref(&order)).unwrap(), 0);
+    assert_eq!(
+        tx.upsert_order(&order, Source::Poll).unwrap(),
+        OrderWrite::Changed
+    );
+    assert_eq!(
+        tx.upsert_order(&order, Source::Poll).unwrap(),
+        OrderWrite::Unchanged
+    );
     tx.commit().unwrap();
     assert_eq!(reader.order(order.id).unwrap().unwrap(), order);
+}
+
+#[test]
+fn a_late_order_event_never_reopens_a_shipped_order() {
+    let store = TestStore::new();
+    let mut db = store.open();
+    let variants = seed(&mut db);
+    let placed = placed_order(&variants);
+    // Shipped within the same second: the same `updated_at`, more progress.
+    let mut shipped = placed.clone();
+    shipped.closed_at = Some(placed.created_at.clone());
+    shipped.fulfillment_status = Some("FULFILLED".into());
+    for l in &mut shipped.line_items {
+        l.unfulfilled_quantity = 0;
+    }
+    let tx = db.write().unwrap();
+    tx.upsert_order(&placed, Source::Webhook).unwrap();
+    assert_eq!(
+        tx.upsert_order(&shipped, Source::Webhook).unwrap(),
+        OrderWrite::Changed
+    );
+    // `orders/create` delivered again, late: ignored.
+    assert_eq!(
+        tx.upsert_order(&placed, Source::Webhook).unwrap(),
+        OrderWrite::Unchanged
+    );
+    // An older version (earlier second) is ignored too.
+    let mut older = placed.clone();
+    older.updated_at = at("2026-02-20T14:02:59+01:00");
+    assert_eq!(
+        tx.upsert_order(&older, Source::Poll).unwrap(),
+        OrderWrite::Unchanged
+    );
+    tx.commit().unwrap();
+    let reader = db.reader().unwrap();
+    assert_eq!(reader.order(placed.id).unwrap().unwrap(), shipped);
+    assert_eq!(
+        reader
+            .recent_orders(Some(OrderStatus::Fulfilled), 10)
+            .unwrap(),
+        vec![shipped.clone()]
+    );
+    assert!(
+        reader
+            .recent_orders(Some(OrderStatus::Open), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn recent_orders_are_newest_first_and_filtered_by_status() {
+    let store = TestStore::new();
+    let mut db = store.open();
+    let variants = seed(&mut db);
+    let mut orders = Vec::new();
+    for (i, minute) in ["01", "02", "03"].iter().enumerate() {
+        let mut o = placed_order(&variants);
+        o.id += i as i64;
+        o.name = format!("#{}", 1001 + i);
+        o.created_at = at(&format!("2026-02-20T14:{minute}:00+01:00"));
+        o.updated_at = o.created_at.clone();
+        for (n, l) in o.line_items.iter_mut().enumerate() {
+            l.id = 7000 + (i * 10 + n) as i64;
+        }
+        orders.push(o);
+    }
+    orders[1].cancelled_at = Some(orders[1].created_at.clone());
+    let tx = db.write().unwrap();
+    for o in &orders {
+        tx.upsert_order(o, Source::Poll).unwrap();
+    }
+    tx.commit().unwrap();
+    let reader = db.reader().unwrap();
+    let names = |status| {
+        reader
+            .recent_orders(status, 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(None), ["#1003", "#1002", "#1001"]);
+    assert_eq!(names(Some(OrderStatus::Open)), ["#1003", "#1001"]);
+    assert_eq!(names(Some(OrderStatus::Cancelled)), ["#1002"]);
+    assert_eq!(reader.recent_orders(None, 2).unwrap().len(), 2);
+}
+
+#[test]
+fn reconciliation_repairs_are_summed_over_a_window() {
+    let store = TestStore::new();
+    let mut db = store.open();
+    let run = |finished: i64, repaired: u64| ReconciliationRun {
+        started_at: Timestamp::from_millisecond(finished - 500).unwrap(),
+        finished_at: Timestamp::from_millisecond(finished).unwrap(),
+        reason: "scheduled".into(),
+        checked: 10,
+        repaired,
+    };
+    let tx = db.write().unwrap();
+    tx.record_reconciliation(&run(1_000_000, 4)).unwrap();
+    tx.record_reconciliation(&run(2_000_000, 3)).unwrap();
+    tx.set_low_stock_threshold("MUG-S", Some(7)).unwrap();
+    tx.set_low_stock_threshold("MUG-L", Some(2)).unwrap();
+    tx.set_low_stock_threshold("MUG-L", None).unwrap();
+    assert_eq!(tx.low_stock_threshold("MUG-S").unwrap(), Some(7));
+    tx.commit().unwrap();
+    let reader = db.reader().unwrap();
+    assert_eq!(reader.repairs_since(0).unwrap(), 7);
+    assert_eq!(reader.repairs_since(1_500_000).unwrap(), 3);
+    assert_eq!(
+        reader.last_reconciliation().unwrap().unwrap(),
+        run(2_000_000, 3)
+    );
+    assert_eq!(
+        reader.low_stock_thresholds().unwrap(),
+        vec![("MUG-S".to_owned(), 7)]
+    );
 }
 
 #[test]
@@ -540,4 +678,68 @@ fn the_cli_reads_a_closed_store_without_opening_a_writer() {
         "{err:?}"
     );
     assert!(!missing.exists(), "a reader never creates a database");
+}
+
+#[test]
+fn a_search_says_how_many_variants_it_finds_in_all_and_pages_agree_with_it() {
+    let store = TestStore::new();
+    let mut db = store.open();
+    seed(&mut db);
+    // "Small" is a product title and a variant title: PLATE-S matches on both and counts once.
+    let tx = db.write().unwrap();
+    tx.upsert_products(&[product(3, "Small Plate")], Source::Import)
+        .unwrap();
+    tx.upsert_variants(
+        &[
+            variant(31, 3, "Small", "PLATE-S", "12.00"),
+            variant(32, 3, "Large", "PLATE-L", "15.00"),
+        ],
+        Source::Import,
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    let reader = db.reader().unwrap();
+
+    assert_eq!(reader.count_variants("").unwrap(), 5);
+    assert_eq!(
+        reader.count_variants("small").unwrap(),
+        3,
+        "MUG-BLUE-S, PLATE-S, PLATE-L"
+    );
+    assert_eq!(reader.count_variants("mug-blue").unwrap(), 2);
+    assert_eq!(reader.count_variants("  bowl ").unwrap(), 1);
+    assert_eq!(
+        reader.count_variants("lue").unwrap(),
+        0,
+        "a prefix, not a substring"
+    );
+    assert_eq!(
+        reader.count_variants("%").unwrap(),
+        0,
+        "wildcards are literal"
+    );
+    assert_eq!(reader.count_variants("PLATE_").unwrap(), 0);
+
+    for query in ["", "small", "mug", "PLATE-", "ash", "s", "nothing"] {
+        let all = reader.search_variants(query, 100, 0).unwrap();
+        assert_eq!(
+            reader.count_variants(query).unwrap(),
+            all.len() as u64,
+            "{query:?}"
+        );
+        // Pages of two, put end to end, are the whole list in the same order.
+        let mut paged = Vec::new();
+        for offset in (0..all.len() + 2).step_by(2) {
+            let page = reader.search_page(query, 2, offset as u32).unwrap();
+            assert_eq!(page.total, all.len() as u64, "{query:?} at {offset}");
+            paged.extend(page.rows);
+        }
+        assert_eq!(paged, all, "{query:?}");
+    }
+
+    let small = reader.search_variants("small", 10, 0).unwrap();
+    let skus: Vec<_> = small.iter().map(|r| r.variant.sku.as_deref()).collect();
+    // By product title (NOCASE), then variant title, then id.
+    assert_eq!(skus, [Some("MUG-BLUE-S"), Some("PLATE-L"), Some("PLATE-S")]);
+    assert_eq!(small[0].total_available, 13);
 }

@@ -45,6 +45,7 @@ pub mod listener;
 pub mod process;
 pub(crate) mod run;
 pub mod subscriptions;
+pub mod trial;
 pub mod verify;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,7 @@ pub use inbox::InboxWriter;
 pub use listener::{Listener, ListenerConfig};
 pub use process::{Applied, JOB_WEBHOOK, Processor};
 pub use subscriptions::{KnownSubscriptions, SubscriptionKeeper, TOPICS};
+pub use trial::{TestDelivery, TestWebhookReport};
 pub use verify::Refusal;
 
 /// How an event reached the engine.
@@ -309,6 +311,13 @@ pub enum IntakeError {
     NotAnEventSource { arn: String },
     #[error(transparent)]
     Relay(#[from] crate::relay::RelayError),
+    #[error("Webhook intake is not running. Start it in the webhook settings first.")]
+    NotRunning,
+    #[error(
+        "Intake runs without a tunnel address or a relay event source, so there is no address \
+         to send a test event to. Give the tunnel's public URL or the EventBridge event source."
+    )]
+    NoTestAddress,
 }
 
 /// The relay as the engine reports it.

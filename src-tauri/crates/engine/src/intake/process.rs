@@ -9,14 +9,17 @@
 //! Order. Shopify promises none, so the event's own `updated_at` decides: an event older than
 //! what the cache holds (from a newer webhook or a poll) changes nothing. Shopify's
 //! timestamps have whole seconds, so two changes within one second carry the same time; when
-//! such a tie would change the cached value, the level is read back from Shopify instead of
-//! guessing which came last.
+//! such a tie would change the cached value, the level (or the product's variants) is read
+//! back from Shopify instead of guessing which came last.
 //!
 //! Topics:
 //! - `inventory_levels/update` carries only `available`: that quantity is updated (provenance
 //!   `webhook`), the others keep their cached values until a poll or a read-back.
 //! - `inventory_items/update`: the SKU of the item's variant.
 //! - `products/update`: the product's fields and its variants' titles, SKUs and prices.
+//! - `orders/create`, `orders/updated`, `orders/paid`, `orders/cancelled`,
+//!   `orders/fulfilled`, …: the order and its lines ([`crate::orders`]), then a read of the
+//!   stock it moved; a new order is announced.
 //! - `app/uninstalled`: syncing stops and the owner is asked to connect again.
 //! - `bulk_operations/finish`: the full sync waiting for its export checks at once.
 //! - anything else is kept in the inbox, marked processed, and otherwise ignored.
@@ -29,7 +32,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
-use shelfsync_shopify::operations::{InventoryLevelRead, InventoryLevelReadVariables};
+use shelfsync_shopify::operations::{
+    InventoryLevelRead, InventoryLevelReadVariables, VariantsPage, VariantsPageVariables,
+};
 use shelfsync_store::{
     Level, Money, NewJob, Product, Quantities, ShopifyTime, Source, StoredWebhook, Variant, WriteTx,
 };
@@ -157,6 +162,8 @@ fn queue_incremental_sync(tx: &WriteTx<'_>) -> shelfsync_store::Result<()> {
 /// Where an `inventory_levels/update` stands after looking at the cache.
 enum LevelStep {
     Done(Applied),
+    /// Applied, and the variant fell to its low-stock line.
+    Low(crate::events::LowStockNotice),
     /// Same second, different value: read the level from Shopify.
     ReadBack(String),
 }
@@ -182,6 +189,13 @@ impl Processor {
         match hook.event.topic.as_str() {
             "inventory_levels/update" => self.level(hook).await,
             "inventory_items/update" => self.item(hook).await,
+            "orders/create"
+            | "orders/updated"
+            | "orders/paid"
+            | "orders/cancelled"
+            | "orders/fulfilled"
+            | "orders/partially_fulfilled"
+            | "orders/edited" => crate::orders::apply_order_event(&self.syncer, hook).await,
             "products/update" => self.product(hook).await,
             "app/uninstalled" => {
                 let applied = self.mark(inbox_id, Applied::Uninstalled).await?;
@@ -237,6 +251,7 @@ impl Processor {
             )
         });
         let (item, location, available) = (p.inventory_item_id, p.location_id, p.available);
+        let rule = self.syncer.low_stock.clone();
         let step = self
             .syncer
             .cache
@@ -265,6 +280,7 @@ impl Processor {
                         _ => {}
                     }
                 }
+                let before = tx.total_available(item)?;
                 let changed = tx.upsert_levels(
                     &[Level {
                         inventory_item_id: item,
@@ -277,16 +293,21 @@ impl Processor {
                     }],
                     Source::Webhook,
                 )?;
+                let low = rule.crossed(&tx, item, before)?;
                 tx.commit()?;
-                Ok(LevelStep::Done(if changed > 0 {
-                    Applied::Updated
-                } else {
-                    Applied::Unchanged
-                }))
+                Ok(match (changed > 0, low) {
+                    (true, Some(low)) => LevelStep::Low(low),
+                    (true, None) => LevelStep::Done(Applied::Updated),
+                    (false, _) => LevelStep::Done(Applied::Unchanged),
+                })
             })
             .await?;
         match step {
             LevelStep::Done(applied) => Ok(applied),
+            LevelStep::Low(stock) => {
+                self.syncer.events.publish(EngineEvent::LowStock { stock });
+                Ok(Applied::Updated)
+            }
             LevelStep::ReadBack(gid) => self.read_back(inbox_id, item, location, gid).await,
         }
     }
@@ -317,25 +338,33 @@ impl Processor {
             }),
             None => None,
         };
-        Ok(self
+        let rule = self.syncer.low_stock.clone();
+        let (applied, low) = self
             .syncer
             .cache
             .write(move |db| {
                 let tx = db.write()?;
                 if !tx.mark_webhook_processed(inbox_id)? {
-                    return Ok(Applied::AlreadyProcessed);
+                    return Ok((Applied::AlreadyProcessed, None));
                 }
+                let mut low = None;
                 match &level {
                     Some(level) => {
+                        let before = tx.total_available(item)?;
                         tx.upsert_levels(std::slice::from_ref(level), Source::Webhook)?;
+                        low = rule.crossed(&tx, item, before)?;
                     }
                     // The level is gone (item no longer stocked there): let a sync sort it out.
                     None => queue_incremental_sync(&tx)?,
                 }
                 tx.commit()?;
-                Ok(Applied::ReadBack)
+                Ok((Applied::ReadBack, low))
             })
-            .await?)
+            .await?;
+        if let Some(stock) = low {
+            self.syncer.events.publish(EngineEvent::LowStock { stock });
+        }
+        Ok(applied)
     }
 
     async fn item(&self, hook: StoredWebhook) -> Result<Applied, JobError> {
@@ -413,13 +442,33 @@ impl Processor {
             })
             .collect::<Result<Vec<_>, JobError>>()?;
         let inbox_id = hook.id;
-        Ok(self
+        let product_id = product.id;
+        let step = self
             .syncer
             .cache
             .write(move |db| {
                 let tx = db.write()?;
                 if !tx.mark_webhook_processed(inbox_id)? {
-                    return Ok(Applied::AlreadyProcessed);
+                    return Ok(Some(Applied::AlreadyProcessed));
+                }
+                if let Some(cached) = tx.cached_product(product.id)?
+                    && cached.updated_at.instant() == product.updated_at.instant()
+                    && cached
+                        != (Product {
+                            updated_at: cached.updated_at.clone(),
+                            ..product.clone()
+                        })
+                {
+                    return Ok(None);
+                }
+                for v in &variants {
+                    if let Some(cached) = tx.cached_variant(v.id)?
+                        && cached.updated_at.instant() == v.updated_at.instant()
+                        && !same_variant_fields(&cached, v)
+                    {
+                        // Same second, different values: which edit came last is unknown.
+                        return Ok(None);
+                    }
                 }
                 let new_product = !tx.has_product(product.id)?;
                 let mut changed = tx.upsert_products(&[product], Source::Webhook)?;
@@ -429,14 +478,73 @@ impl Processor {
                     queue_incremental_sync(&tx)?;
                 }
                 tx.commit()?;
-                Ok(if changed > 0 {
+                Ok(Some(if changed > 0 {
                     Applied::Updated
                 } else {
                     Applied::Unchanged
+                }))
+            })
+            .await?;
+        match step {
+            Some(applied) => Ok(applied),
+            None => self.read_back_product(inbox_id, product_id).await,
+        }
+    }
+
+    /// Reads a product's variants from Shopify and saves them with the event's mark: the
+    /// way out of a same-second tie between two `products/update` events.
+    async fn read_back_product(&self, inbox_id: i64, product: i64) -> Result<Applied, JobError> {
+        let mut products = Vec::new();
+        let mut variants = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .syncer
+                .client
+                .execute::<VariantsPage>(&VariantsPageVariables {
+                    first: 100,
+                    after: after.clone(),
+                    query: Some(format!("product_id:{product}")),
                 })
+                .await?
+                .product_variants;
+            for node in &page.nodes {
+                let (p, v) = crate::sync::catalogue_rows(node)
+                    .map_err(|e| JobError::permanent(e.to_string()))?;
+                if !products.iter().any(|known: &Product| known.id == p.id) {
+                    products.push(p);
+                }
+                variants.push(v);
+            }
+            if !page.page_info.has_next_page {
+                break;
+            }
+            after = page.page_info.end_cursor;
+        }
+        Ok(self
+            .syncer
+            .cache
+            .write(move |db| {
+                let tx = db.write()?;
+                if !tx.mark_webhook_processed(inbox_id)? {
+                    return Ok(Applied::AlreadyProcessed);
+                }
+                tx.upsert_products(&products, Source::Webhook)?;
+                tx.upsert_variants(&variants, Source::Webhook)?;
+                tx.commit()?;
+                Ok(Applied::ReadBack)
             })
             .await?)
     }
+}
+
+/// Whether two versions of a variant hold the same values (its time aside).
+fn same_variant_fields(a: &Variant, b: &Variant) -> bool {
+    a.title == b.title
+        && a.sku == b.sku
+        && a.price == b.price
+        && a.compare_at_price == b.compare_at_price
+        && a.product_id == b.product_id
 }
 
 impl JobHandler for Processor {

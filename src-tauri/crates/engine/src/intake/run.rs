@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials::{SecretKind, StoreKey};
-use crate::engine::{AuthMethod, Engine, EngineError, Session};
+use crate::engine::{AuthMethod, Engine, EngineError, Session, incremental_job};
 use crate::relay::{Relay, RelayCredentials};
 
 use super::{
@@ -25,15 +27,23 @@ struct RunningRelay {
 
 /// Intake while it runs.
 pub(crate) struct RunningIntake {
+    /// Notices the laptop waking up ([`watch_wake`]).
+    wake: (CancellationToken, JoinHandle<()>),
     listener: Option<Listener>,
     relay: Option<RunningRelay>,
     /// One per address kept subscribed: the tunnel's URL, the EventBridge event source.
     keepers: Vec<SubscriptionKeeper>,
-    public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
+    /// The EventBridge event source kept subscribed, while the relay runs.
+    pub(crate) event_source: Option<String>,
+    /// The keys deliveries are signed with (the first one signs a test delivery).
+    pub(crate) keys: Vec<shelfsync_shopify::Secret>,
 }
 
 impl RunningIntake {
     async fn stop(self) {
+        self.wake.0.cancel();
+        let _ = self.wake.1.await;
         for keeper in self.keepers {
             keeper.stop().await;
         }
@@ -46,6 +56,64 @@ impl RunningIntake {
         }
         if let Some(listener) = self.listener {
             listener.stop().await;
+        }
+    }
+}
+
+/// How often [`watch_wake`] compares the clocks.
+const WAKE_CHECK: Duration = Duration::from_secs(15);
+/// How far the wall clock must run ahead of the monotonic clock to count as a sleep.
+const SLEPT_AT_LEAST: Duration = Duration::from_secs(30);
+
+/// Queues a reconciliation pass and wakes the queue; a failure is logged (the scheduled pass
+/// comes anyway).
+async fn enqueue_reconciliation(session: &Session, reason: &str) {
+    // A store never synced has nothing to reconcile: its first full sync reads everything,
+    // and an incremental pass without a watermark would read the whole catalogue page by
+    // page first, spending the rate limit the full sync needs.
+    match session
+        .cache
+        .read(|r| r.watermark(shelfsync_store::Resource::Products))
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            tracing::info!(reason, "no reconciliation before the first full sync");
+            return;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, reason, "could not queue a reconciliation");
+            return;
+        }
+    }
+    match session.jobs.enqueue(incremental_job(reason)).await {
+        Ok(_) => session.jobs.wake(),
+        Err(err) => tracing::warn!(error = %err, reason, "could not queue a reconciliation"),
+    }
+}
+
+/// Queues a reconciliation after the machine slept. A laptop's monotonic clock stops while
+/// it is suspended and its wall clock does not, so a sleep shows as the wall clock running
+/// ahead between two checks; webhooks sent meanwhile may have failed, and the relay's queue
+/// may hold events, so a pass reads what changed.
+async fn watch_wake(session: Arc<Session>, stop: CancellationToken, every: Duration) {
+    let mut wall = SystemTime::now();
+    let mut mono = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let (now_wall, now_mono) = (SystemTime::now(), std::time::Instant::now());
+        let wall_passed = now_wall.duration_since(wall).unwrap_or_default();
+        let mono_passed = now_mono.duration_since(mono);
+        (wall, mono) = (now_wall, now_mono);
+        if wall_passed > mono_passed + SLEPT_AT_LEAST {
+            tracing::info!(
+                slept_secs = (wall_passed - mono_passed).as_secs(),
+                "woke up"
+            );
+            enqueue_reconciliation(&session, "wake").await;
         }
     }
 }
@@ -128,7 +196,7 @@ impl Engine {
                 Listener::start(
                     ListenerConfig {
                         port: config.port,
-                        keys,
+                        keys: keys.clone(),
                         shop_domain,
                         max_body_bytes: config.max_body_bytes,
                     },
@@ -140,28 +208,61 @@ impl Engine {
         } else {
             None
         };
+        let (drained_tx, drained) = tokio::sync::oneshot::channel();
         let relay = relay.map(|relay| {
             let stop = CancellationToken::new();
             let task = {
                 let relay = relay.clone();
                 let stop = stop.clone();
-                tokio::spawn(async move { relay.run(stop).await })
+                tokio::spawn(async move { relay.run_until_drained(stop, Some(drained_tx)).await })
             };
             RunningRelay { relay, stop, task }
         });
+        let has_relay = relay.is_some();
+        // With a relay, a subscription found lost before its backlog is read queues no
+        // catch-up of its own: the start's reconciliation, queued once the backlog is read,
+        // reads what it missed.
+        let catch_up = Arc::new(AtomicBool::new(!has_relay));
         let addresses = config
             .public_url
             .iter()
             .chain(relay.as_ref().and(config.relay_event_source.as_ref()));
         let keepers = addresses
-            .map(|uri| self.keep_subscribed(&session, uri.clone(), &config))
+            .map(|uri| self.keep_subscribed(&session, uri.clone(), &config, catch_up.clone()))
             .collect();
         let addr = listener.as_ref().map(Listener::local_addr);
+        // From now on webhooks bring changes, and an incremental pass is a reconciliation;
+        // the first one reads what changed while intake was off.
+        self.set_reconciling(true);
+        let wake = CancellationToken::new();
+        if relay.is_some() {
+            // The relay's queue holds what happened while the engine was off: reconcile
+            // after it is consumed, so the pass counts only what both paths missed.
+            let session = session.clone();
+            let stop = wake.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = drained => {
+                        catch_up.store(true, Ordering::SeqCst);
+                        enqueue_reconciliation(&session, "start").await
+                    }
+                    () = stop.cancelled() => {}
+                }
+            });
+        } else {
+            enqueue_reconciliation(&session, "start").await;
+        }
+        let watcher = tokio::spawn(watch_wake(session.clone(), wake.clone(), WAKE_CHECK));
         let previous = self.swap_intake(Some(RunningIntake {
+            wake: (wake, watcher),
             listener,
             relay,
             keepers,
             public_url: config.public_url,
+            event_source: has_relay
+                .then(|| config.relay_event_source.clone())
+                .flatten(),
+            keys,
         }));
         if let Some(previous) = previous {
             previous.stop().await;
@@ -174,6 +275,7 @@ impl Engine {
         session: &Arc<Session>,
         uri: String,
         config: &IntakeConfig,
+        catch_up: Arc<AtomicBool>,
     ) -> SubscriptionKeeper {
         let woken = session.clone();
         SubscriptionKeeper::start(
@@ -184,6 +286,7 @@ impl Engine {
             self.intake_events().clone(),
             self.known_subscriptions().clone(),
             Arc::new(move || woken.jobs.wake()),
+            catch_up,
         )
     }
 
@@ -194,6 +297,7 @@ impl Engine {
         if let Some(running) = self.swap_intake(None) {
             running.stop().await;
         }
+        self.set_reconciling(false);
     }
 
     /// Intake events: per-path counters, subscriptions lost and restored.

@@ -5,7 +5,8 @@
 //! subscriptions for the tunnel's address on start and then periodically; a topic that is
 //! missing is created again. A topic it had seen before and no longer finds is reported as
 //! lost, then as restored once created again, and an incremental sync is queued to read what
-//! the missing deliveries would have carried.
+//! the missing deliveries would have carried (unless the caller says its own reconciliation
+//! will: see [`SubscriptionKeeper::start`]).
 //!
 //! Creating is idempotent: Shopify refuses a second subscription for the same topic and
 //! address ("Address for this topic has already been taken"), which counts as present.
@@ -14,24 +15,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-use serde_json::json;
 use shelfsync_shopify::operations::{
     WebhookSubscriptionCreate, WebhookSubscriptionCreateVariables, WebhookSubscriptions,
     WebhookSubscriptionsVariables,
 };
 use shelfsync_shopify::{ShopifyClient, ShopifyError};
-use shelfsync_store::NewJob;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{IntakeEvent, IntakeEvents, SubscriptionHealth};
 use crate::cache::Cache;
-use crate::engine::JOB_SYNC_INCREMENTAL;
 
 /// The topics the engine applies (see [`super::process`]).
 pub const TOPICS: &[&str] = &[
@@ -40,6 +39,10 @@ pub const TOPICS: &[&str] = &[
     "PRODUCTS_UPDATE",
     "APP_UNINSTALLED",
     "BULK_OPERATIONS_FINISH",
+    "ORDERS_CREATE",
+    "ORDERS_UPDATED",
+    "ORDERS_CANCELLED",
+    "ORDERS_FULFILLED",
 ];
 
 /// Why a check could not finish.
@@ -144,6 +147,8 @@ struct Keeper {
     health: Arc<Mutex<Vec<SubscriptionHealth>>>,
     wake_jobs: Arc<dyn Fn() + Send + Sync>,
     known: KnownSubscriptions,
+    /// Whether a loss queues a catch-up sync (see [`SubscriptionKeeper::start`]).
+    catch_up: Arc<AtomicBool>,
 }
 
 /// Subscriptions seen present at least once (by topic and address), with how often each was
@@ -278,18 +283,13 @@ impl Keeper {
             }
         }
         self.publish_health(|_| true);
-        if lost_any {
+        if lost_any && !self.catch_up.load(Ordering::SeqCst) {
+            tracing::info!(uri = %self.uri, "the start's reconciliation reads what the lost subscriptions missed");
+        } else if lost_any {
             // Deliveries were missed while it was gone: read what changed.
             let queued = self
                 .cache
-                .write(|db| {
-                    db.enqueue(&NewJob {
-                        kind: JOB_SYNC_INCREMENTAL.to_owned(),
-                        payload: json!({}),
-                        dedupe_key: Some(JOB_SYNC_INCREMENTAL.to_owned()),
-                        run_at: None,
-                    })
-                })
+                .write(|db| db.enqueue(&crate::engine::incremental_job("subscription")))
                 .await;
             match queued {
                 Ok(_) => (self.wake_jobs)(),
@@ -335,7 +335,10 @@ impl Drop for SubscriptionKeeper {
 
 impl SubscriptionKeeper {
     /// Checks at once, then every `every`. `wake_jobs` is called after a catch-up sync was
-    /// queued.
+    /// queued. While `catch_up` is false a loss queues no catch-up sync: the caller queues a
+    /// reconciliation when it sets it (intake with a relay does once the relay's backlog is
+    /// read, so the pass counts only what both paths missed).
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         client: ShopifyClient,
         cache: Cache,
@@ -344,6 +347,7 @@ impl SubscriptionKeeper {
         events: IntakeEvents,
         known: KnownSubscriptions,
         wake_jobs: Arc<dyn Fn() + Send + Sync>,
+        catch_up: Arc<AtomicBool>,
     ) -> Self {
         let health = Arc::new(Mutex::new(Vec::new()));
         let stop = CancellationToken::new();
@@ -356,6 +360,7 @@ impl SubscriptionKeeper {
             health: health.clone(),
             wake_jobs,
             known,
+            catch_up,
         };
         let stopped = stop.clone();
         let task = tokio::spawn(async move {

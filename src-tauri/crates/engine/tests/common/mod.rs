@@ -1,13 +1,85 @@
-//! Shared by the engine's integration tests: the field-by-field comparison of the cache with
-//! the simulator's state.
+//! Shared by the engine's integration tests: the comparisons of the cache with the simulator's
+//! state, waiting for a condition, and the simulator's tunnel to a loopback listener.
 
 #![allow(dead_code)]
 
 pub mod moto;
 
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 use shelfsync_store::Reader;
 use shopify_sim::RunningSim;
 use shopify_sim::store::{QUANTITY_NAMES, money};
+
+/// Waits (at most `secs` real seconds) until `check` passes; panics with its last message.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match check().await {
+            Ok(()) => return,
+            Err(why) if Instant::now() > deadline => panic!("gave up waiting: {why}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// A public https URL that the simulator delivers to 127.0.0.1:`port` (as ngrok would).
+pub async fn tunnel(sim: &RunningSim, port: u16) -> String {
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/_sim/tunnels", sim.info.base_url))
+        .json(&json!({ "target": format!("http://127.0.0.1:{port}") }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!("{}/webhooks", answer["public_url"].as_str().unwrap())
+}
+
+/// Every level's `available` and every variant's price in the cache equal the simulator's.
+/// (`inventory_levels/update` carries only `available`; the other quantities come with polls.)
+pub fn cache_matches_sim(sim: &RunningSim, reader: &Reader) -> Result<(), String> {
+    let store = sim.state.read_store();
+    for v in store.variants.values() {
+        let cached = reader
+            .variant(v.id as i64)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("variant {} missing", v.id))?;
+        if cached.price.as_str() != money(v.price_cents) {
+            return Err(format!(
+                "price of {}: cache {} vs store {}",
+                v.sku,
+                cached.price.as_str(),
+                money(v.price_cents)
+            ));
+        }
+        let levels = reader
+            .levels_for_variant(v.id as i64)
+            .map_err(|e| e.to_string())?;
+        for (location, level) in &store.inventory_items[&v.inventory_item_id].levels {
+            let cached = levels
+                .iter()
+                .find(|l| l.level.location_id == *location as i64)
+                .ok_or_else(|| format!("level of {} at {location} missing", v.sku))?;
+            let want = level.quantities[shopify_sim::store::AVAILABLE];
+            if cached.level.quantities.available != Some(want) {
+                return Err(format!(
+                    "available of {} at {location}: cache {:?} vs store {want}",
+                    v.sku, cached.level.quantities.available
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Compares every variant, price and level of the simulator with the cache.
 pub fn assert_cache_equals_sim(sim: &RunningSim, reader: &Reader) {

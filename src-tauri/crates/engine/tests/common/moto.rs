@@ -121,6 +121,44 @@ impl Moto {
     }
 }
 
+/// A raw SQS client for what the owner's AWS console would show.
+pub fn sqs(moto: &Moto) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            KEY_ID, SECRET_KEY, None, None, "test",
+        ))
+        .endpoint_url(&moto.endpoint)
+        .http_client(shelfsync_engine::relay::http_client().unwrap())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Messages in a queue, visible or in flight.
+pub async fn depth(moto: &Moto, url: &str) -> u64 {
+    let attrs = sqs(moto)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    [
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|name| {
+        attrs
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    })
+    .sum()
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1065,9 +1065,13 @@ fn order_field<'a>(ctx: Ctx<'a>, o: &'a Order, info: &'a ResolveInfo<'a>) -> Res
         | "currentTotalPriceSet"
         | "subtotalPriceSet"
         | "currentSubtotalPriceSet" => object(Obj::MoneyBag(o.total_cents(), currency)),
-        "subtotalLineItemsQuantity" | "currentSubtotalLineItemsQuantity" => {
-            leaf(o.line_items.iter().map(|l| l.quantity).sum::<i64>())
-        }
+        "subtotalLineItemsQuantity" => leaf(o.line_items.iter().map(|l| l.quantity).sum::<i64>()),
+        "currentSubtotalLineItemsQuantity" => leaf(
+            o.line_items
+                .iter()
+                .map(|l| l.current_quantity())
+                .sum::<i64>(),
+        ),
         "physicalLocation" => match ctx.store.locations.get(&o.location_id) {
             Some(l) => object(Obj::Location(ctx, l)),
             None => leaf(JsonValue::Null),
@@ -1098,7 +1102,8 @@ fn line_item_field<'a>(ctx: Ctx<'a>, l: &'a LineItem, info: &'a ResolveInfo<'a>)
         "name" => leaf(format!("{} - {}", l.title, l.variant_title)),
         "variantTitle" => leaf(l.variant_title.clone()),
         "quantity" => leaf(l.quantity),
-        "currentQuantity" | "refundableQuantity" => leaf(l.quantity),
+        // Cancelling removes the units not yet shipped; what was fulfilled stays on the order.
+        "currentQuantity" | "refundableQuantity" => leaf(l.current_quantity()),
         "unfulfilledQuantity" | "fulfillableQuantity" => leaf(l.fulfillable_quantity),
         "requiresShipping" | "taxable" | "restockable" | "canRestock" => leaf(true),
         "isGiftCard" => leaf(false),

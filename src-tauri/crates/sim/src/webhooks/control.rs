@@ -10,6 +10,7 @@
 //! | `GET /_sim/eventbridge` | | the EventBridge target (without its secret key), or `null` |
 //! | `POST /_sim/eventbridge` | `{"endpoint_url":"http://127.0.0.1:PORT","region":"us-east-1","event_bus_name":"shop","access_key_id":"…","secret_access_key":"…"}` | delivers `arn:aws:events:…` subscriptions there from now on |
 //! | `DELETE /_sim/eventbridge` | | stops delivering them (recorded as `not_simulated`) |
+//! | `POST /_sim/webhooks/trigger` | `{"topic":"shop/update","address":"https://….tunnel.shelfsync.test/webhooks"}` (or an `arn:aws:events:…` address) | what `shopify app webhook trigger` does: one signed delivery of a sample payload to the address, whether or not a subscription points there, never retried → `{"webhook_id","event_id"}` |
 //! | `POST /_sim/webhooks/settings` | `{"first_retry_seconds":60,"retries":8,"removal_after_failures":8,"timeout_seconds":5,"max_concurrency":16}` | delivery policy (omitted keys take the defaults) |
 //!
 //! Webhook faults are set with the other faults, `POST /_sim/faults`.
@@ -37,6 +38,7 @@ pub fn routes() -> Router<Arc<SimState>> {
         .route("/_sim/webhooks", get(overview))
         .route("/_sim/webhooks/deliveries", get(deliveries))
         .route("/_sim/webhooks/settings", post(set_settings))
+        .route("/_sim/webhooks/trigger", post(trigger))
         .route(
             "/_sim/eventbridge",
             get(show_eventbridge)
@@ -163,4 +165,82 @@ async fn set_eventbridge(
 async fn clear_eventbridge(State(state): State<Arc<SimState>>) -> Response {
     state.webhooks.set_eventbridge(None);
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+struct Trigger {
+    #[serde(default = "shop_update")]
+    topic: String,
+    address: String,
+}
+
+fn shop_update() -> String {
+    "shop/update".into()
+}
+
+/// `shopify app webhook trigger`: a sample payload delivered once to `address`. Only
+/// `shop/update` has a sample here (the shop's own record).
+async fn trigger(State(state): State<Arc<SimState>>, Json(body): Json<Trigger>) -> Response {
+    if body.topic != "shop/update" {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the simulator has a sample payload for shop/update only",
+        );
+    }
+    let target = if body.address.starts_with("https://") {
+        super::delivery::DeliveryTarget::Https(body.address.clone())
+    } else if super::eventbridge::event_source(&body.address).is_some() {
+        super::delivery::DeliveryTarget::EventBridge(body.address.clone())
+    } else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "address must be an https:// URL or an arn:aws:events: event source",
+        );
+    };
+    let (payload, shop_domain) = {
+        let store = state.read_store();
+        let shop = store.shop();
+        (
+            json!({
+                "id": shop.id,
+                "name": shop.name,
+                "domain": shop.myshopify_domain,
+                "myshopify_domain": shop.myshopify_domain,
+                "currency": shop.currency_code,
+            }),
+            shop.myshopify_domain.clone(),
+        )
+    };
+    let now = state.clock.now();
+    let mut inner = state.webhooks.lock();
+    let webhook_id = super::uuid_from(&mut inner.rng);
+    let event_id = super::uuid_from(&mut inner.rng);
+    let job = super::delivery::Job {
+        webhook_id: webhook_id.clone(),
+        event_id: event_id.clone(),
+        event_sequence: 0,
+        // No subscription: a failed attempt is not retried and removes nothing.
+        subscription_id: 0,
+        subscription_name: None,
+        topic: body.topic,
+        target,
+        body: serde_json::to_vec(&payload).unwrap_or_default().into(),
+        triggered_at: now,
+        shop_domain,
+        resource_header: None,
+        duplicate: false,
+        attempts: 0,
+    };
+    inner.pending.push(super::delivery::Pending {
+        job,
+        due: now,
+        in_flight: false,
+    });
+    drop(inner);
+    state.webhooks.wake.notify_one();
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "webhook_id": webhook_id, "event_id": event_id })),
+    )
+        .into_response()
 }

@@ -82,8 +82,7 @@ fn order_body(store: &Store, order: &Order) -> Value {
         .line_items
         .iter()
         .map(|line| {
-            let fulfilled = line.quantity - line.fulfillable_quantity;
-            let current_quantity = if cancelled { fulfilled } else { line.quantity };
+            let current_quantity = line.current_quantity();
             json!({
                 "id": line.id,
                 "admin_graphql_api_id": format!("gid://shopify/LineItem/{}", line.id),
