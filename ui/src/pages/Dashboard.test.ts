@@ -80,6 +80,17 @@ describe("Dashboard", () => {
     expect(byTestId("sync-progress")).toBeNull();
   });
 
+  it("says a sync that finished since the page's clock last moved happened just now", async () => {
+    status = sampleStatus({
+      lastSyncs: [
+        { resource: "orders", coversUntil: "2026-11-24T11:58:00Z", syncedAt: new Date(Date.now() + 20_000).toISOString() },
+      ],
+    });
+    await start();
+    expect(text(byTestId("last-syncs"))).toContain("just now");
+    expect(text(byTestId("last-syncs"))).not.toContain("in a few seconds");
+  });
+
   it("shows no demo badge for a real store and an admin token that does not expire", async () => {
     status = sampleStatus({
       store: { address: "acme.myshopify.com", name: "Acme", auth: "admin_token", demo: false },
@@ -309,5 +320,109 @@ describe("Dashboard: webhook intake", () => {
     bus.current!.emit({ type: "intakePath", stats: listener });
     await settle();
     expect(row("listener").accepted).toBe("41");
+  });
+});
+
+describe("Dashboard: reconciliation", () => {
+  const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+
+  function withReconciliation(repairedLastDay: number): void {
+    status = sampleStatus({
+      intake: { listeningOn: "127.0.0.1:8787", publicUrl: null, relay: null, paths: [], subscriptions: [] },
+      reconciliation: {
+        last: { startedAt: tenMinutesAgo, finishedAt: tenMinutesAgo, reason: "scheduled", checked: 120, repaired: 1 },
+        repairedLastDay,
+      },
+    });
+  }
+
+  it("says how many changes webhooks missed in the last day, and the last pass", async () => {
+    withReconciliation(3);
+    await start();
+    const card = byTestId("reconciliation")!;
+    expect(card.getAttribute("aria-labelledby")).toBe("reconciliation-heading");
+    expect(text(byTestId("reconciliation-missed"))).toBe("Webhooks missed 3 changes in the last day.");
+    expect(byTestId("reconciliation-missed")!.classList.contains("missed")).toBe(true);
+    expect(text(byTestId("reconciliation-last"))).toBe(
+      "Last pass 10 min ago (scheduled check): 120 changes checked, 1 repaired.",
+    );
+    expect(byTestId("reconciliation-last")!.querySelector("time")?.getAttribute("title")).toBe(
+      new Date(tenMinutesAgo).toLocaleString(),
+    );
+  });
+
+  it("says when nothing was missed and no pass has run", async () => {
+    status = sampleStatus({ reconciliation: { last: null, repairedLastDay: 0 } });
+    await start();
+    expect(text(byTestId("reconciliation-missed"))).toBe("Webhooks missed no changes in the last day.");
+    expect(byTestId("reconciliation-missed")!.classList.contains("missed")).toBe(false);
+    expect(text(byTestId("reconciliation-last"))).toBe("No pass has run yet.");
+    expect(text(byTestId("reconciliation"))).toContain("Webhooks are off");
+  });
+
+  it("moves the figure and the last pass on a reconciled event, without asking the back end", async () => {
+    withReconciliation(0);
+    await start();
+    const reads = call.mock.calls.length;
+    bus.current!.emit({ type: "reconciled", reason: "wake", checked: 42, repaired: 4, repairedLastDay: 4 });
+    expect(text(byTestId("reconciliation-missed"))).toBe("Webhooks missed 4 changes in the last day.");
+    expect(text(byTestId("reconciliation-last"))).toBe("Last pass just now (after the computer woke): 42 changes checked, 4 repaired.");
+    await settle();
+    expect(call.mock.calls.length).toBe(reads);
+  });
+
+  it("queues a pass from Reconcile now and says so until the pass reports back", async () => {
+    withReconciliation(0);
+    await start();
+    call.mockImplementation((cmd: string) =>
+      cmd === "reconcile_now" ? Promise.resolve(null) : Promise.resolve(structuredClone(status)),
+    );
+    byTestId("reconcile-now")!.click();
+    await settle();
+    expect(call).toHaveBeenCalledWith("reconcile_now", {});
+    expect(text(byTestId("reconcile-queued"))).toContain("A pass is queued");
+    bus.current!.emit({ type: "reconciled", reason: "manual", checked: 7, repaired: 0, repairedLastDay: 0 });
+    await settle();
+    expect(byTestId("reconcile-queued")).toBeNull();
+    expect(text(byTestId("reconciliation-last"))).toContain("(you asked): 7 changes checked, 0 repaired.");
+  });
+
+  it("does not leave the note up when the pass reports back before the request returns", async () => {
+    withReconciliation(0);
+    await start();
+    call.mockImplementation((cmd: string) => {
+      if (cmd === "reconcile_now") {
+        bus.current!.emit({ type: "reconciled", reason: "manual", checked: 3, repaired: 0, repairedLastDay: 0 });
+        return new Promise((resolve) => setTimeout(() => resolve(null), 0));
+      }
+      return Promise.resolve(structuredClone(status));
+    });
+    byTestId("reconcile-now")!.click();
+    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await settle();
+    expect(text(byTestId("reconciliation-last"))).toContain("(you asked): 3 changes checked, 0 repaired.");
+    expect(byTestId("reconcile-queued")).toBeNull();
+  });
+
+  it("shows why a pass could not be queued", async () => {
+    withReconciliation(0);
+    await start();
+    call.mockImplementation((cmd: string) =>
+      cmd === "reconcile_now"
+        ? Promise.reject({ code: "not_connected", message: "No store is connected." })
+        : Promise.resolve(structuredClone(status)),
+    );
+    byTestId("reconcile-now")!.click();
+    await settle();
+    expect(text(byTestId("reconcile-error"))).toBe("The pass did not start: No store is connected.");
+    expect(byTestId("reconcile-queued")).toBeNull();
+  });
+
+  it("keeps the webhook intake panel beside it", async () => {
+    withReconciliation(0);
+    await start();
+    expect(byTestId("intake-panel")).not.toBeNull();
+    expect(text(byTestId("intake-where"))).toContain("127.0.0.1:8787");
   });
 });
