@@ -759,6 +759,44 @@ async fn the_daemon_prints_what_needs_a_person_and_stops_on_sigterm() {
         .unwrap();
     assert!(synced.contains("Incremental sync"), "{synced}");
 
+    // A customer orders: the next poll finds the order and stdout says so.
+    let (variant, location) = {
+        let store = sim.state.read_store();
+        store
+            .inventory_items
+            .values()
+            .find_map(|item| {
+                item.levels
+                    .values()
+                    .find(|l| l.quantities[shopify_sim::store::AVAILABLE] >= 2)
+                    .map(|l| (item.variant_id, l.location_id))
+            })
+            .expect("a variant in stock")
+    };
+    let placed = post_json_control(
+        &sim,
+        "/_sim/orders",
+        &serde_json::json!({
+            "lines": [{ "variant_id": variant, "quantity": 2 }],
+            "location_id": location
+        })
+        .to_string(),
+    )
+    .await;
+    let name = placed["name"]
+        .as_str()
+        .expect("the order's name")
+        .to_owned();
+    let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
+        .await
+        .expect("a new-order line")
+        .unwrap()
+        .unwrap();
+    assert!(
+        line.starts_with(&format!("New order {name}: 2 units, ")),
+        "{line}"
+    );
+
     // The store stops accepting the token: one line on stdout says what to do.
     post_control(&sim, "/_sim/tokens/revoke").await;
     let line = tokio::time::timeout(Duration::from_secs(60), stdout.next_line())
@@ -807,9 +845,14 @@ async fn the_daemon_prints_what_needs_a_person_and_stops_on_sigterm() {
         rest.iter().any(|l| l.contains("Syncs are paused")),
         "no more syncs are queued once the store refused the token: {rest:?}"
     );
-    // Stdout carries attention lines and nothing else.
+    // Stdout carries what a person should hear about and nothing else.
     while let Some(line) = stdout.next_line().await.unwrap() {
-        assert!(line.starts_with("Needs you:"), "{line}");
+        assert!(
+            ["Needs you:", "New order ", "Low stock: "]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "{line}"
+        );
     }
 
     // The failed sync job is what status reports now, with exit code 5.

@@ -440,6 +440,21 @@ impl Syncer {
             }
             after = page.page_info.end_cursor;
         }
+        if first_pass && read.read == 0 {
+            // A store without orders gives no order time to start from, and without a
+            // watermark every pass would be a first pass that announces nothing. The catalogue's
+            // watermark is a time of the store's clock that this pass has already reached.
+            if let Some(from) = self.cache.read(|r| r.watermark(Resource::Products)).await? {
+                self.cache
+                    .write(move |db| {
+                        let tx = db.write()?;
+                        tx.advance_watermark(Resource::Orders, &from)?;
+                        tx.commit()?;
+                        Ok(())
+                    })
+                    .await?;
+            }
+        }
         Ok(read)
     }
 

@@ -362,7 +362,11 @@ async fn store_events_through_both_paths_with_duplicates_reordering_and_forgerie
     let seed: u64 = env_or("SHELFSYNC_INTAKE_SEED", DEFAULT_SEED);
     let _seed_on_failure = SeedOnFailure(seed);
     println!("intake_mixed: {events_wanted} store events, seed {seed}");
-    assert_eq!(WIRE_TOPICS.len(), TOPICS.len(), "the rule forwards every topic");
+    assert_eq!(
+        WIRE_TOPICS.len(),
+        TOPICS.len(),
+        "the rule forwards every topic"
+    );
     for (wire, topic) in WIRE_TOPICS.iter().zip(TOPICS) {
         assert_eq!(shopify_sim::webhooks::enum_topic(wire), *topic);
     }

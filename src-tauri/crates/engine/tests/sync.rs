@@ -5,7 +5,7 @@ use serde_json::json;
 mod common;
 
 use common::assert_cache_equals_sim;
-use shelfsync_engine::{Cache, Events, SyncKind, Syncer};
+use shelfsync_engine::{Cache, EngineEvent, Events, SyncKind, Syncer};
 use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
 use shelfsync_store::{Reader, Resource};
 use shopify_sim::{RunningSim, SimConfig};
@@ -64,14 +64,18 @@ async fn full_sync_then_incremental_sync_track_the_store() {
     let http = reqwest::Client::new();
     let base = &sim.info.base_url;
     let ok = |r: reqwest::Response| assert!(r.status().is_success(), "{}", r.status());
-    ok(http
+    let mut events = syncer.events.subscribe();
+    let placed: serde_json::Value = http
         .post(format!("{base}/_sim/orders"))
         .json(
             &json!({"lines": [{"variant_id": variant.id, "quantity": 2}], "location_id": location}),
         )
         .send()
         .await
-        .unwrap());
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     ok(http
         .post(format!("{base}/_sim/inventory"))
         .json(&json!({"inventory_item_id": item, "location_id": location, "name": "available", "delta": 5}))
@@ -97,6 +101,16 @@ async fn full_sync_then_incremental_sync_track_the_store() {
         "levels: {report:?}"
     );
     assert_cache_equals_sim(&sim, &Reader::open(&path).unwrap());
+    // The store had no orders at the full sync; the order placed since is new, and said so
+    // (regression: a store without orders never got an orders watermark, so every pass was a
+    // first pass, which announces nothing).
+    let mut announced = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let EngineEvent::NewOrder { order } = event {
+            announced.push(order.id);
+        }
+    }
+    assert_eq!(announced, [placed["id"].as_i64().unwrap()]);
     let cached = Reader::open(&path)
         .unwrap()
         .variant(other as i64)

@@ -24,6 +24,10 @@
 //! users could read it). An unreachable relay is reported on stdout, and again when it
 //! answers.
 //!
+//! New orders, stock at or below its low-stock line and reconciliation passes that repaired
+//! what webhooks missed are printed on stdout too, one line each: what the desktop app shows
+//! as notifications.
+//!
 //! While the daemon runs it holds the store's database, so the hints it prints say to stop
 //! it before `shelfsync connect` or `shelfsync jobs retry`.
 
@@ -33,8 +37,8 @@ use crate::failure::Failure;
 use crate::output;
 use serde_json::json;
 use shelfsync_engine::{
-    Attention, EngineEvent, IntakeConfig, IntakeError, IntakeEvent, RelayCredentials,
-    RelaySettings, RelayState, Secret, StoreKey, SyncKind,
+    Attention, EngineEvent, IntakeConfig, IntakeError, IntakeEvent, LowStockNotice, OrderNotice,
+    ReconciliationNotice, RelayCredentials, RelaySettings, RelayState, Secret, StoreKey, SyncKind,
 };
 use shelfsync_store::JobState;
 use std::sync::Arc;
@@ -270,7 +274,7 @@ struct Watch {
     json: bool,
     address: String,
     reconnect_needed: Arc<AtomicBool>,
-    /// The last attention line, so the same one is not printed twice in a row.
+    /// The last line printed on stdout, so the same one is not printed twice in a row.
     last: Option<String>,
 }
 
@@ -307,18 +311,7 @@ fn show(event: &EngineEvent, w: &mut Watch) {
                 eprintln!("Syncs are paused until the store is connected again.");
             }
             let text = attention_line(attention, &w.address);
-            if w.last.as_deref() == Some(text.as_str()) {
-                return;
-            }
-            let printed = if w.json {
-                output::json_line(&json!({ "attention": attention, "message": text }))
-            } else {
-                output::line(&text)
-            };
-            if let Err(failure) = printed {
-                eprintln!("shelfsync: {}", failure.message);
-            }
-            w.last = Some(text);
+            tell(w, "attention", attention, text);
         }
         EngineEvent::SyncFinished {
             sync,
@@ -346,19 +339,25 @@ fn show(event: &EngineEvent, w: &mut Watch) {
                     "Cloud relay reachable again: reading the events it held.".to_owned()
                 }
             };
-            if w.last.as_deref() == Some(text.as_str()) {
-                return;
-            }
-            let printed = if w.json {
-                output::json_line(&json!({ "relay": relay, "message": text }))
-            } else {
-                output::line(&text)
-            };
-            if let Err(failure) = printed {
-                eprintln!("shelfsync: {}", failure.message);
-            }
-            w.last = Some(text);
+            tell(w, "relay", relay, text);
         }
+        EngineEvent::NewOrder { order } => {
+            let text = order_line(order);
+            tell(w, "order", order, text);
+        }
+        EngineEvent::LowStock { stock } => {
+            let text = low_stock_line(stock);
+            tell(w, "low_stock", stock, text);
+        }
+        EngineEvent::Reconciled { reconciliation } if reconciliation.repaired > 0 => {
+            let text = reconciled_line(reconciliation);
+            tell(w, "reconciliation", reconciliation, text);
+        }
+        EngineEvent::Reconciled { reconciliation } => eprintln!(
+            "Reconciliation ({}): {} changes checked, webhooks missed none.",
+            reconciliation.reason,
+            output::thousands(reconciliation.checked)
+        ),
         EngineEvent::Job {
             kind,
             state: JobState::Pending,
@@ -370,6 +369,66 @@ fn show(event: &EngineEvent, w: &mut Watch) {
         }
         _ => {}
     }
+}
+
+/// Prints one line a person should read on stdout (with `--json`, the event under `key` and
+/// the line as `message`), unless it repeats the line just printed.
+fn tell<T: serde::Serialize>(w: &mut Watch, key: &str, value: &T, text: String) {
+    if w.last.as_deref() == Some(text.as_str()) {
+        return;
+    }
+    let printed = if w.json {
+        output::json_line(&json!({ key: value, "message": text }))
+    } else {
+        output::line(&text)
+    };
+    if let Err(failure) = printed {
+        eprintln!("shelfsync: {}", failure.message);
+    }
+    w.last = Some(text);
+}
+
+/// `New order #1001: 2 units, 36.00 EUR (Blue Mug - Small and more).`
+pub fn order_line(order: &OrderNotice) -> String {
+    let units = match order.units {
+        1 => "1 unit".to_owned(),
+        n => format!("{n} units"),
+    };
+    let what = match &order.first_line {
+        Some(first) if order.units > 1 => format!(" ({first} and more)"),
+        Some(first) => format!(" ({first})"),
+        None => String::new(),
+    };
+    format!(
+        "New order {}: {units}, {} {}{what}.",
+        order.name, order.total_price, order.currency_code
+    )
+}
+
+/// `Low stock: Blue Mug - Small (MUG-S) has 2 left, at or below its line of 5.`
+pub fn low_stock_line(stock: &LowStockNotice) -> String {
+    let sku = stock
+        .sku
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    format!(
+        "Low stock: {}{sku} has {} left, at or below its line of {}.",
+        stock.title, stock.available, stock.threshold
+    )
+}
+
+/// What a reconciliation pass repaired that webhooks had missed.
+pub fn reconciled_line(r: &ReconciliationNotice) -> String {
+    format!(
+        "Reconciliation ({}): webhooks missed {} of {} changes; the cache has them now ({} in \
+         the last day).",
+        r.reason,
+        output::thousands(r.repaired),
+        output::thousands(r.checked),
+        output::thousands(r.repaired_last_day)
+    )
 }
 
 /// What needs a person, and what to do about it.
