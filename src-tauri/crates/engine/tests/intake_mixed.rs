@@ -26,9 +26,9 @@
 //! **How many events.** The figure is 10,000, and that is what runs in CI (`CI` set).
 //! Elsewhere the default is [`LOCAL_EVENTS`] (1,000), because the relay path is only as fast as
 //! moto: one Python process handles every `PutEvents`, `ReceiveMessage` and `DeleteMessage`,
-//! and on a shared 2-core machine it relays 10–15 events a second: the full figure took 16
-//! minutes there in a debug build (load average 5–7, 10 events/s), 1,000 events about 100 s
-//! (the rate is printed). `SHELFSYNC_INTAKE_EVENTS=10000`
+//! and slows as its queue's history grows: on a 2-core machine in a debug build the full figure
+//! took 9 minutes (19 events/s, moto using a whole core), 1,000 events 44 s (the rate is
+//! printed). `SHELFSYNC_INTAKE_EVENTS=10000`
 //! runs the full figure anywhere; `SHELFSYNC_INTAKE_SEED` sets the seed (printed at the start
 //! and again on failure).
 //!

@@ -27,12 +27,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::moto::{self, Moto, RelayQueue, depth};
-use common::{assert_cache_equals_sim, eventually, tunnel};
+use common::{assert_cache_equals_sim, eventually, tunnel, wait_status};
 use serde_json::{Value, json};
 use shelfsync_engine::intake::TOPICS;
 use shelfsync_engine::{
-    ConnectWith, Engine, EngineConfig, IntakeConfig, IntakePath, IntakeStatus, Keychain,
-    RelayCredentials, RelayRetrySchedule, RelaySettings, Secret, StoreKey, SyncKind,
+    ConnectWith, Engine, EngineConfig, IntakeConfig, IntakePath, Keychain, RelayCredentials,
+    RelayRetrySchedule, RelaySettings, Secret, StoreKey, SyncKind,
 };
 use shelfsync_shopify::Clock;
 use shelfsync_store::{OrderStatus, Reader, Source, Timestamp};
@@ -139,27 +139,6 @@ fn topics_at(subs: &[(String, String)], uri: &str) -> BTreeSet<String> {
 
 fn all_topics() -> BTreeSet<String> {
     TOPICS.iter().map(|t| (*t).to_owned()).collect()
-}
-
-/// Waits (at most `secs`) until the engine's intake status passes `check`.
-async fn wait_status(
-    engine: &Engine,
-    secs: u64,
-    what: &str,
-    check: impl Fn(&IntakeStatus) -> bool,
-) -> IntakeStatus {
-    let started = Instant::now();
-    loop {
-        let status = engine.intake_status().await.unwrap();
-        if check(&status) {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(secs),
-            "{what}: {status:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Ok once the simulator's dispatcher has made every attempt due by the (stopped) store

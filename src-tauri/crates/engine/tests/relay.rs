@@ -18,7 +18,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::moto::{self, Moto, RelayQueue, depth, sqs};
+use common::moto::{self, Moto, RelayQueue, depth, sqs, wait_empty};
+use common::wait_status;
 use serde_json::{Value, json};
 use shelfsync_engine::intake::trial::TEST_TOPIC;
 use shelfsync_engine::intake::{InboxWriter, IntakeStats, JOB_WEBHOOK, PathStats, TOPICS};
@@ -268,6 +269,8 @@ async fn a_store_event_reaches_the_inbox_through_eventbridge_and_sqs() {
     edit_stock(&sim, 0).await;
     let delivered = wait_delivered(&sim, 1).await;
     let rows = wait_inbox(&cache, 1, Duration::from_secs(15)).await;
+    // Deleted after the commit.
+    wait_empty(&moto, &queue.queue_url).await;
     running.stop().await;
 
     assert_eq!(rows.len(), 1);
@@ -284,8 +287,6 @@ async fn a_store_event_reaches_the_inbox_through_eventbridge_and_sqs() {
     let body: Value = serde_json::from_slice(&event.body).unwrap();
     assert!(body["inventory_item_id"].is_u64(), "{body}");
     assert!(body["available"].is_i64(), "{body}");
-    // Deleted after the commit.
-    assert_eq!(depth(&moto, &queue.queue_url).await, 0);
     let counts = relay_stats(&stats);
     assert_eq!((counts.accepted, counts.duplicates), (1, 0));
     assert!(counts.last_event_at.is_some());
@@ -447,14 +448,14 @@ async fn events_sent_while_the_engine_was_off_are_all_consumed_at_start() {
     .unwrap();
     let running = run(&relay);
     let rows = wait_inbox(&cache, 12, Duration::from_secs(20)).await;
-    running.stop().await;
     let stored: BTreeSet<String> = rows.iter().map(|r| r.event.event_id.clone()).collect();
     let sent: BTreeSet<String> = delivered
         .iter()
         .map(|d| d["event_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(stored, sent);
-    assert_eq!(depth(&moto, &queue.queue_url).await, 0);
+    wait_empty(&moto, &queue.queue_url).await;
+    running.stop().await;
     sim.stop().await;
 }
 
@@ -720,27 +721,6 @@ async fn engine_connected_to(sim: &RunningSim, dir: &std::path::Path) -> (Arc<En
         .await
         .unwrap();
     (engine, keychain)
-}
-
-/// Waits (at most `secs`) until the engine's intake status passes `check`.
-async fn wait_status(
-    engine: &Engine,
-    secs: u64,
-    what: &str,
-    check: impl Fn(&IntakeStatus) -> bool,
-) -> IntakeStatus {
-    let started = Instant::now();
-    loop {
-        let status = engine.intake_status().await.unwrap();
-        if check(&status) {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(secs),
-            "{what}: {status:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn path(status: &IntakeStatus, path: IntakePath) -> Option<&PathStats> {

@@ -551,24 +551,7 @@ impl Reader {
 
     /// One product.
     pub fn product(&self, id: i64) -> Result<Option<Product>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id, title, handle, status, vendor, product_type, updated_at
-                 FROM products WHERE id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok(Product {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    handle: r.get(2)?,
-                    status: r.get(3)?,
-                    vendor: r.get(4)?,
-                    product_type: r.get(5)?,
-                    updated_at: r.get(6)?,
-                })
-            })
-            .optional()?)
+        product_by_id(&self.conn, id)
     }
 
     /// One variant.
@@ -790,6 +773,28 @@ impl crate::Database {
         tx.commit()?;
         Ok(changed)
     }
+}
+
+/// Product `id` as the cache holds it, read through `conn` (a reader's or a write
+/// transaction's).
+pub(crate) fn product_by_id(conn: &rusqlite::Connection, id: i64) -> Result<Option<Product>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, title, handle, status, vendor, product_type, updated_at
+             FROM products WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Product {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                handle: r.get(2)?,
+                status: r.get(3)?,
+                vendor: r.get(4)?,
+                product_type: r.get(5)?,
+                updated_at: r.get(6)?,
+            })
+        })
+        .optional()?)
 }
 
 #[cfg(test)]

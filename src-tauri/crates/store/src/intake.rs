@@ -74,24 +74,7 @@ impl WriteTx<'_> {
 
     /// The cached product `id`, if there is one.
     pub fn cached_product(&self, id: i64) -> Result<Option<Product>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id, title, handle, status, vendor, product_type, updated_at
-                 FROM products WHERE id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok(Product {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    handle: r.get(2)?,
-                    status: r.get(3)?,
-                    vendor: r.get(4)?,
-                    product_type: r.get(5)?,
-                    updated_at: r.get(6)?,
-                })
-            })
-            .optional()?)
+        crate::catalogue::product_by_id(self.conn, id)
     }
 
     /// Whether location `id` is cached.

@@ -148,3 +148,24 @@ pub fn assert_cache_equals_sim(sim: &RunningSim, reader: &Reader) {
     }
     assert!(levels_checked > 0);
 }
+
+/// Waits (at most `secs`) until the engine's intake status passes `check`.
+pub async fn wait_status(
+    engine: &shelfsync_engine::Engine,
+    secs: u64,
+    what: &str,
+    check: impl Fn(&shelfsync_engine::IntakeStatus) -> bool,
+) -> shelfsync_engine::IntakeStatus {
+    let started = Instant::now();
+    loop {
+        let status = engine.intake_status().await.unwrap();
+        if check(&status) {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "{what}: {status:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

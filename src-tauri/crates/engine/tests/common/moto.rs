@@ -165,3 +165,15 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// Waits (at most 20 s) until the queue holds nothing, visible or in flight: the relay deletes
+/// a receive's messages just after committing their events, so the inbox fills first.
+pub async fn wait_empty(moto: &Moto, url: &str) {
+    super::eventually(20, || async move {
+        match depth(moto, url).await {
+            0 => Ok(()),
+            n => Err(format!("{n} messages still in the queue")),
+        }
+    })
+    .await;
+}
