@@ -27,19 +27,16 @@ use shelfsync_engine::intake::{
     InboxWriter, IntakeEvent, IntakeStats, JOB_WEBHOOK, Listener, ListenerConfig, Processor, TOPICS,
 };
 use shelfsync_engine::{
-    Attention, Cache, ConnectWith, Engine, EngineConfig, EngineError, EngineEvent, Events,
-    IntakeConfig, JobHandlers, Keychain, Supervisor, SupervisorConfig, SyncKind, Syncer,
+    Attention, Cache, Engine, EngineConfig, EngineError, EngineEvent, Events, IntakeConfig,
+    JobHandlers, Keychain, Supervisor, SupervisorConfig, SyncKind, Syncer,
 };
 use shelfsync_shopify::{ClientConfig, Clock, Credentials, Secret, ShopifyClient};
 use shelfsync_store::{JobState, Reader, Source};
 use shopify_sim::{RunningSim, SimConfig};
 
-use common::{cache_matches_sim, eventually, tunnel};
-
-fn mock_keychain() -> Keychain {
-    let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-    Keychain::with_store("app.shelfsync.test", store)
-}
+use common::{
+    cache_matches_sim, connect_with_client_credentials, eventually, mock_keychain, tunnel,
+};
 
 fn config(products: usize) -> SimConfig {
     SimConfig {
@@ -192,16 +189,7 @@ async fn connected_with(sim: RunningSim, full_sync: bool) -> Connected {
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     let engine = engine(dir.path(), &keychain);
-    engine
-        .connect(
-            &sim.info.base_url,
-            ConnectWith::ClientCredentials {
-                client_id: sim.info.client_id.clone(),
-                client_secret: Secret::new(sim.info.client_secret.clone()),
-            },
-        )
-        .await
-        .unwrap();
+    connect_with_client_credentials(&engine, &sim).await;
     if full_sync {
         engine.sync(SyncKind::Full).await.unwrap();
     }

@@ -41,14 +41,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::moto::{self, Moto, depth};
-use common::{cache_matches_sim, eventually, tunnel};
+use common::moto::{self, Moto, depth, event_source_arn, relay_credentials, relay_settings};
+use common::{
+    cache_matches_sim, connect_with_client_credentials, eventually, mock_keychain, tunnel,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use shelfsync_engine::intake::{PathStats, TOPICS};
 use shelfsync_engine::{
-    ConnectWith, Engine, EngineConfig, IntakeConfig, IntakePath, Keychain, RelayCredentials,
-    RelayRetrySchedule, RelaySettings, Secret, StoreKey, SupervisorConfig, SyncKind,
+    Engine, EngineConfig, IntakeConfig, IntakePath, StoreKey, SupervisorConfig, SyncKind,
 };
 use shelfsync_shopify::Clock;
 use shelfsync_store::Reader;
@@ -107,11 +108,6 @@ impl Drop for SeedOnFailure {
             );
         }
     }
-}
-
-fn mock_keychain() -> Keychain {
-    let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-    Keychain::with_store("app.shelfsync.test", store)
 }
 
 fn sign(secret: &str, body: &[u8]) -> String {
@@ -413,43 +409,21 @@ async fn store_events_through_both_paths_with_duplicates_reordering_and_forgerie
             ..SupervisorConfig::default()
         }),
     );
-    engine
-        .connect(
-            &sim.info.base_url,
-            ConnectWith::ClientCredentials {
-                client_id: sim.info.client_id.clone(),
-                client_secret: Secret::new(sim.info.client_secret.clone()),
-            },
-        )
-        .await
-        .unwrap();
+    connect_with_client_credentials(&engine, &sim).await;
     engine.sync(SyncKind::Full).await.unwrap();
     let address = engine.profile().unwrap().address;
-    RelayCredentials {
-        access_key_id: moto::KEY_ID.into(),
-        secret_access_key: Secret::new(moto::SECRET_KEY),
-    }
-    .save(&keychain, &StoreKey::new(&address))
-    .await
-    .unwrap();
+    relay_credentials()
+        .save(&keychain, &StoreKey::new(&address))
+        .await
+        .unwrap();
     let port = moto::free_port();
     let public_url = tunnel(&sim, port).await;
-    let event_source = format!(
-        "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/{}/shelfsync",
-        sim.state.webhooks.api_client_id
-    );
+    let event_source = event_source_arn(&sim);
     engine
         .start_intake(IntakeConfig {
             port,
             public_url: Some(public_url),
-            relay: Some(RelaySettings {
-                endpoint_url: Some(moto.endpoint.clone()),
-                wait_time: Duration::from_secs(1),
-                retry: RelayRetrySchedule {
-                    steps: vec![Duration::from_millis(50), Duration::from_millis(200)],
-                },
-                ..RelaySettings::new(queue.queue_url.clone(), moto::REGION)
-            }),
+            relay: Some(relay_settings(&moto, &queue)),
             relay_event_source: Some(event_source),
             check_subscriptions_every: Duration::from_secs(1),
             ..IntakeConfig::default()

@@ -26,13 +26,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::moto::{self, Moto, RelayQueue, depth};
-use common::{assert_cache_equals_sim, eventually, tunnel, wait_status};
+use common::moto::{self, Moto, depth, event_source_arn, relay_credentials, relay_settings};
+use common::{
+    assert_cache_equals_sim, connect_with_client_credentials, eventually, mock_keychain, tunnel,
+    wait_status,
+};
 use serde_json::{Value, json};
 use shelfsync_engine::intake::TOPICS;
 use shelfsync_engine::{
-    ConnectWith, Engine, EngineConfig, IntakeConfig, IntakePath, Keychain, RelayCredentials,
-    RelayRetrySchedule, RelaySettings, Secret, StoreKey, SyncKind,
+    Engine, EngineConfig, IntakeConfig, IntakePath, Keychain, StoreKey, SyncKind,
 };
 use shelfsync_shopify::Clock;
 use shelfsync_store::{OrderStatus, Reader, Source, Timestamp};
@@ -64,30 +66,6 @@ fn target(moto: &Moto) -> EventBridgeTarget {
         access_key_id: moto::KEY_ID.into(),
         secret_access_key: moto::SECRET_KEY.into(),
     }
-}
-
-fn arn(sim: &RunningSim) -> String {
-    format!(
-        "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/{}/shelfsync",
-        sim.state.webhooks.api_client_id
-    )
-}
-
-fn relay_settings(moto: &Moto, queue: &RelayQueue) -> RelaySettings {
-    RelaySettings {
-        endpoint_url: Some(moto.endpoint.clone()),
-        wait_time: Duration::from_secs(1),
-        malformed_hold: Duration::from_secs(1),
-        retry: RelayRetrySchedule {
-            steps: vec![Duration::from_millis(50), Duration::from_millis(100)],
-        },
-        ..RelaySettings::new(queue.queue_url.clone(), moto::REGION)
-    }
-}
-
-fn mock_keychain() -> Keychain {
-    let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-    Keychain::with_store("app.shelfsync.test", store)
 }
 
 fn engine(dir: &std::path::Path, keychain: &Keychain) -> Arc<Engine> {
@@ -336,25 +314,13 @@ async fn after_an_hour_offline_the_cache_converges_unattended_and_the_missed_cha
     let dir = tempfile::tempdir().unwrap();
     let keychain = mock_keychain();
     let first = engine(dir.path(), &keychain);
-    first
-        .connect(
-            &sim.info.base_url,
-            ConnectWith::ClientCredentials {
-                client_id: sim.info.client_id.clone(),
-                client_secret: Secret::new(sim.info.client_secret.clone()),
-            },
-        )
-        .await
-        .unwrap();
+    connect_with_client_credentials(&first, &sim).await;
     first.sync(SyncKind::Full).await.unwrap();
     let address = first.profile().unwrap().address;
-    RelayCredentials {
-        access_key_id: moto::KEY_ID.into(),
-        secret_access_key: Secret::new(moto::SECRET_KEY),
-    }
-    .save(&keychain, &StoreKey::new(&address))
-    .await
-    .unwrap();
+    relay_credentials()
+        .save(&keychain, &StoreKey::new(&address))
+        .await
+        .unwrap();
 
     // Both paths: the listener behind the owner's tunnel, and the relay.
     let port = moto::free_port();
@@ -363,7 +329,7 @@ async fn after_an_hour_offline_the_cache_converges_unattended_and_the_missed_cha
         port,
         public_url: Some(public_url.clone()),
         relay: Some(relay_settings(&moto, &queue)),
-        relay_event_source: Some(arn(&sim)),
+        relay_event_source: Some(event_source_arn(&sim)),
         check_subscriptions_every: Duration::from_secs(1),
         ..IntakeConfig::default()
     };
@@ -374,7 +340,7 @@ async fn after_an_hour_offline_the_cache_converges_unattended_and_the_missed_cha
     .await;
     let subs = subscriptions(&sim).await;
     assert_eq!(topics_at(&subs, &public_url), all_topics());
-    assert_eq!(topics_at(&subs, &arn(&sim)), all_topics());
+    assert_eq!(topics_at(&subs, &event_source_arn(&sim)), all_topics());
     // The start's reconciliation has run (after the empty queue was read) and found nothing.
     eventually(20, || async {
         match first
@@ -479,7 +445,7 @@ async fn after_an_hour_offline_the_cache_converges_unattended_and_the_missed_cha
         all_topics().difference(&exercised).cloned().collect(),
         "{subs:?}"
     );
-    assert_eq!(topics_at(&subs, &arn(&sim)), all_topics());
+    assert_eq!(topics_at(&subs, &event_source_arn(&sim)), all_topics());
     let attempts = sim.state.webhooks.attempts();
     let to_tunnel: Vec<_> = attempts
         .iter()
@@ -528,7 +494,7 @@ async fn after_an_hour_offline_the_cache_converges_unattended_and_the_missed_cha
     let subs = subscriptions(&sim).await;
     assert_eq!(subs.len(), 2 * TOPICS.len(), "{subs:?}");
     assert_eq!(topics_at(&subs, &public_url), all_topics());
-    assert_eq!(topics_at(&subs, &arn(&sim)), all_topics());
+    assert_eq!(topics_at(&subs, &event_source_arn(&sim)), all_topics());
 
     // The queue is read empty, each held event stored once.
     eventually(30, || async {

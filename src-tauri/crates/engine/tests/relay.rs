@@ -18,16 +18,19 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::moto::{self, Moto, RelayQueue, depth, sqs, wait_empty};
-use common::wait_status;
+use common::moto::{
+    self, Moto, RelayQueue, depth, event_source_arn, relay_credentials, relay_settings, sqs,
+    wait_empty,
+};
+use common::{connect_with_client_credentials, mock_keychain, wait_status};
 use serde_json::{Value, json};
 use shelfsync_engine::intake::trial::TEST_TOPIC;
 use shelfsync_engine::intake::{InboxWriter, IntakeStats, JOB_WEBHOOK, PathStats, TOPICS};
 use shelfsync_engine::relay::Handled;
 use shelfsync_engine::{
-    Cache, ConnectWith, Engine, EngineConfig, EngineEvent, Events, IntakeConfig, IntakeError,
-    IntakePath, IntakeStatus, Keychain, Relay, RelayCredentials, RelayRetrySchedule, RelaySettings,
-    RelayState, Secret, StoreKey, SyncKind,
+    Cache, Engine, EngineConfig, EngineEvent, Events, IntakeConfig, IntakeError, IntakePath,
+    IntakeStatus, Keychain, Relay, RelayRetrySchedule, RelaySettings, RelayState, StoreKey,
+    SyncKind,
 };
 use shelfsync_shopify::Clock;
 use shelfsync_store::{JobState, Reader, Recorded, Source, StoredWebhook};
@@ -87,13 +90,6 @@ async fn subscribe(sim: &RunningSim, uri: &str) {
     );
 }
 
-fn arn(sim: &RunningSim) -> String {
-    format!(
-        "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/{}/shelfsync",
-        sim.state.webhooks.api_client_id
-    )
-}
-
 /// Changes the stock of the `n`-th level: one `inventory_levels/update` event.
 async fn edit_stock(sim: &RunningSim, n: usize) {
     let (item, location) = {
@@ -146,25 +142,6 @@ async fn wait_delivered(sim: &RunningSim, count: usize) -> Vec<Value> {
     }
 }
 
-fn settings(moto: &Moto, queue: &RelayQueue) -> RelaySettings {
-    RelaySettings {
-        endpoint_url: Some(moto.endpoint.clone()),
-        wait_time: Duration::from_secs(1),
-        malformed_hold: Duration::from_secs(1),
-        retry: RelayRetrySchedule {
-            steps: vec![Duration::from_millis(50), Duration::from_millis(100)],
-        },
-        ..RelaySettings::new(queue.queue_url.clone(), moto::REGION)
-    }
-}
-
-fn credentials() -> RelayCredentials {
-    RelayCredentials {
-        access_key_id: moto::KEY_ID.into(),
-        secret_access_key: Secret::new(moto::SECRET_KEY),
-    }
-}
-
 /// A relay on `queue` committing into a new cache in a temporary directory (kept alive by
 /// the returned `TempDir`), with its own counters.
 async fn relay_over_new_cache(
@@ -175,8 +152,8 @@ async fn relay_over_new_cache(
     let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
     let stats = IntakeStats::default();
     let relay = Relay::new(
-        settings(moto, queue),
-        &credentials(),
+        relay_settings(moto, queue),
+        &relay_credentials(),
         inbox_writer(&cache),
         stats.clone(),
         Events::new(),
@@ -262,7 +239,7 @@ async fn a_store_event_reaches_the_inbox_through_eventbridge_and_sqs() {
     let moto = Moto::start();
     let queue = moto.set_up_relay("shop-events", 30, 5, &[TOPIC]);
     let sim = sim_delivering_to(&moto).await;
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     let (_dir, cache, stats, relay) = relay_over_new_cache(&moto, &queue).await;
     let running = run(&relay);
 
@@ -314,7 +291,7 @@ async fn child_relay() {
             max_messages: 1,
             ..RelaySettings::new(queue_url, moto::REGION)
         },
-        &credentials(),
+        &relay_credentials(),
         inbox.clone(),
         IntakeStats::default(),
         Events::new(),
@@ -368,7 +345,7 @@ async fn a_message_is_deleted_only_after_its_commit() {
     // Two seconds of visibility: a message received by a killed consumer comes back quickly.
     let queue = moto.set_up_relay("shop-events", 2, 10, &[TOPIC]);
     let sim = sim_delivering_to(&moto).await;
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.sqlite");
 
@@ -397,8 +374,8 @@ async fn a_message_is_deleted_only_after_its_commit() {
     let cache = Cache::open(&db).await.unwrap();
     let stats = IntakeStats::default();
     let relay = Relay::new(
-        settings(&moto, &queue),
-        &credentials(),
+        relay_settings(&moto, &queue),
+        &relay_credentials(),
         inbox_writer(&cache),
         stats.clone(),
         Events::new(),
@@ -428,7 +405,7 @@ async fn events_sent_while_the_engine_was_off_are_all_consumed_at_start() {
     let moto = Moto::start();
     let queue = moto.set_up_relay("shop-events", 30, 5, &[TOPIC]);
     let sim = sim_delivering_to(&moto).await;
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     // The laptop sleeps: the store changes, Shopify delivers, the queue holds everything.
     for n in 0..12 {
         edit_stock(&sim, n).await;
@@ -439,8 +416,8 @@ async fn events_sent_while_the_engine_was_off_are_all_consumed_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
     let relay = Relay::new(
-        settings(&moto, &queue),
-        &credentials(),
+        relay_settings(&moto, &queue),
+        &relay_credentials(),
         inbox_writer(&cache),
         IntakeStats::default(),
         Events::new(),
@@ -465,7 +442,7 @@ async fn a_malformed_message_does_not_poison_the_queue() {
     let moto = Moto::start();
     let queue = moto.set_up_relay("shop-events", 30, 2, &[TOPIC]);
     let sim = sim_delivering_to(&moto).await;
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     // Something that is not a Shopify event lands in the queue first.
     sqs(&moto)
         .send_message()
@@ -523,7 +500,7 @@ async fn an_unreachable_relay_is_announced_and_retried_until_it_answers() {
             },
             ..RelaySettings::new(queue_url.clone(), moto::REGION)
         },
-        &credentials(),
+        &relay_credentials(),
         inbox_writer(&cache),
         IntakeStats::default(),
         events.clone(),
@@ -569,7 +546,7 @@ async fn an_unreachable_relay_is_announced_and_retried_until_it_answers() {
     .await;
     assert!(restored.is_ok(), "no Reachable event");
     let sim = sim_delivering_to(&moto).await;
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     edit_stock(&sim, 0).await;
     wait_inbox(&cache, 1, Duration::from_secs(15)).await;
     running.stop().await;
@@ -586,7 +563,7 @@ async fn a_redelivered_event_is_a_duplicate_no_op() {
     let moto = Moto::start();
     let queue = moto.set_up_relay("shop-events", 30, 5, &[TOPIC]);
     let sim = sim_delivering_to(&moto).await;
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     edit_stock(&sim, 0).await;
     wait_delivered(&sim, 1).await;
     // Copy the message so the same event arrives twice, as Shopify's at-least-once allows.
@@ -610,8 +587,8 @@ async fn a_redelivered_event_is_a_duplicate_no_op() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(dir.path().join("store.sqlite")).await.unwrap();
     let relay = Relay::new(
-        settings(&moto, &queue),
-        &credentials(),
+        relay_settings(&moto, &queue),
+        &relay_credentials(),
         inbox_writer(&cache),
         IntakeStats::default(),
         Events::new(),
@@ -653,7 +630,7 @@ async fn duplicated_and_reordered_eventbridge_deliveries_are_stored_once_each() 
         .await
         .unwrap();
     assert!(faults.status().is_success());
-    subscribe(&sim, &arn(&sim)).await;
+    subscribe(&sim, &event_source_arn(&sim)).await;
     let (_dir, cache, stats, relay) = relay_over_new_cache(&moto, &queue).await;
     let running = run(&relay);
     for n in 0..6 {
@@ -683,18 +660,13 @@ async fn duplicated_and_reordered_eventbridge_deliveries_are_stored_once_each() 
     sim.stop().await;
 }
 
-fn mock_keychain() -> Keychain {
-    let store: Arc<keyring_core::CredentialStore> = keyring_core::mock::Store::new().unwrap();
-    Keychain::with_store("app.shelfsync.test", store)
-}
-
 /// An engine connected to `sim` with client credentials and fully synced (the last read
 /// before the events under test), with the relay's AWS key in its keychain.
 async fn connected_engine(sim: &RunningSim, dir: &std::path::Path) -> Arc<Engine> {
     let (engine, keychain) = engine_connected_to(sim, dir).await;
     engine.sync(SyncKind::Full).await.unwrap();
     let address = engine.profile().unwrap().address;
-    credentials()
+    relay_credentials()
         .save(&keychain, &StoreKey::new(&address))
         .await
         .unwrap();
@@ -710,16 +682,7 @@ async fn engine_connected_to(sim: &RunningSim, dir: &std::path::Path) -> (Arc<En
         keychain: keychain.clone(),
         clock: Clock::real(),
     }));
-    engine
-        .connect(
-            &sim.info.base_url,
-            ConnectWith::ClientCredentials {
-                client_id: sim.info.client_id.clone(),
-                client_secret: Secret::new(sim.info.client_secret.clone()),
-            },
-        )
-        .await
-        .unwrap();
+    connect_with_client_credentials(&engine, sim).await;
     (engine, keychain)
 }
 
@@ -794,8 +757,8 @@ async fn the_same_event_through_listener_and_relay_is_stored_once_and_applied_on
         .start_intake(IntakeConfig {
             port,
             public_url: Some(public_url.clone()),
-            relay: Some(settings(&moto, &queue)),
-            relay_event_source: Some(arn(&sim)),
+            relay: Some(relay_settings(&moto, &queue)),
+            relay_event_source: Some(event_source_arn(&sim)),
             check_subscriptions_every: Duration::from_millis(200),
             ..IntakeConfig::default()
         })
@@ -855,7 +818,7 @@ async fn the_same_event_through_listener_and_relay_is_stored_once_and_applied_on
         assert!(d.after_ms.is_some() && d.detail.is_none(), "{d:?}");
     }
     assert_eq!(report.deliveries[0].address, public_url);
-    assert_eq!(report.deliveries[1].address, arn(&sim));
+    assert_eq!(report.deliveries[1].address, event_source_arn(&sim));
     assert_eq!(reader.inbox_counts().unwrap().total, 7);
     engine.shutdown().await;
     sim.stop().await;
@@ -873,8 +836,8 @@ async fn a_stock_edit_reaches_the_cache_through_eventbridge_and_sqs_without_a_po
     let engine = connected_engine(&sim, dir.path()).await;
     let relay_only = || IntakeConfig {
         listen: false,
-        relay: Some(settings(&moto, &queue)),
-        relay_event_source: Some(arn(&sim)),
+        relay: Some(relay_settings(&moto, &queue)),
+        relay_event_source: Some(event_source_arn(&sim)),
         check_subscriptions_every: Duration::from_millis(200),
         ..IntakeConfig::default()
     };
@@ -885,7 +848,7 @@ async fn a_stock_edit_reaches_the_cache_through_eventbridge_and_sqs_without_a_po
         s.subscriptions.len() == TOPICS.len()
             && s.subscriptions
                 .iter()
-                .all(|h| h.present && h.uri == arn(&sim))
+                .all(|h| h.present && h.uri == event_source_arn(&sim))
     })
     .await;
     let listed: Value = reqwest::get(format!("{}/_sim/webhooks", sim.info.base_url))
@@ -900,7 +863,11 @@ async fn a_stock_edit_reaches_the_cache_through_eventbridge_and_sqs_without_a_po
         .iter()
         .filter_map(|s| s["uri"].as_str())
         .collect();
-    assert_eq!(uris, BTreeSet::from([arn(&sim).as_str()]), "{listed}");
+    assert_eq!(
+        uris,
+        BTreeSet::from([event_source_arn(&sim).as_str()]),
+        "{listed}"
+    );
     // Once the queue's backlog is read, the start's reconciliation runs, finding nothing.
     let started = Instant::now();
     let start = loop {

@@ -169,3 +169,25 @@ pub async fn wait_status(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A keychain of the engine's own kind over keyring's in-memory store: each test its own.
+pub fn mock_keychain() -> shelfsync_engine::Keychain {
+    let store: std::sync::Arc<keyring_core::CredentialStore> =
+        keyring_core::mock::Store::new().unwrap();
+    shelfsync_engine::Keychain::with_store("app.shelfsync.test", store)
+}
+
+/// Connects `engine` to `sim` the way the Connect page does, with the app's client id and
+/// secret.
+pub async fn connect_with_client_credentials(engine: &shelfsync_engine::Engine, sim: &RunningSim) {
+    engine
+        .connect(
+            &sim.info.base_url,
+            shelfsync_engine::ConnectWith::ClientCredentials {
+                client_id: sim.info.client_id.clone(),
+                client_secret: shelfsync_engine::Secret::new(sim.info.client_secret.clone()),
+            },
+        )
+        .await
+        .unwrap();
+}

@@ -177,3 +177,32 @@ pub async fn wait_empty(moto: &Moto, url: &str) {
     })
     .await;
 }
+
+/// The EventBridge event source Shopify would create for the simulator's app.
+pub fn event_source_arn(sim: &shopify_sim::RunningSim) -> String {
+    format!(
+        "arn:aws:events:us-east-1::event-source/aws.partner/shopify.com/{}/shelfsync",
+        sim.state.webhooks.api_client_id
+    )
+}
+
+/// The relay's settings for `queue`, with short waits and retries so tests run quickly.
+pub fn relay_settings(moto: &Moto, queue: &RelayQueue) -> shelfsync_engine::RelaySettings {
+    shelfsync_engine::RelaySettings {
+        endpoint_url: Some(moto.endpoint.clone()),
+        wait_time: Duration::from_secs(1),
+        malformed_hold: Duration::from_secs(1),
+        retry: shelfsync_engine::RelayRetrySchedule {
+            steps: vec![Duration::from_millis(50), Duration::from_millis(100)],
+        },
+        ..shelfsync_engine::RelaySettings::new(queue.queue_url.clone(), REGION)
+    }
+}
+
+/// moto's AWS key, as the owner would give it to the relay.
+pub fn relay_credentials() -> shelfsync_engine::RelayCredentials {
+    shelfsync_engine::RelayCredentials {
+        access_key_id: KEY_ID.into(),
+        secret_access_key: shelfsync_engine::Secret::new(SECRET_KEY),
+    }
+}
