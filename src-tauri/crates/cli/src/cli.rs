@@ -11,7 +11,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  a local problem (Shelfsync's data files or database)
-  2  usage error (unknown command or flag, missing argument, no secret given)
+  2  usage error (unknown command or flag, missing argument, no secret given), or
+     import --check found problems in the file
   3  store error: unreachable, refused credentials (reconnect), or no store connected
   4  keychain error: no keychain service, keychain locked, or a secret missing
   5  partial failure: part of the work failed, or failed jobs wait for a person
@@ -66,6 +67,10 @@ pub enum Command {
     /// Run the engine headless: sync every --interval seconds and print what needs a person,
     /// until Ctrl-C or SIGTERM.
     Daemon(DaemonArgs),
+    /// Read a bulk-update file (Shopify's inventory or product CSV, or a plain sku,location,
+    /// quantity or sku,price file) and report its format and every problem by row and
+    /// column. With --check nothing is written and no store is needed.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +144,17 @@ pub struct InventoryArgs {
     /// Skip this many rows first (for paging).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub offset: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Only read and check the file; touch no store.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

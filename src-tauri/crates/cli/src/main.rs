@@ -21,7 +21,7 @@
 //! | --- | --- |
 //! | 0 | success |
 //! | 1 | a local problem: Shelfsync's data files or database |
-//! | 2 | usage error: unknown command or flag, missing argument, no secret given |
+//! | 2 | usage error: unknown command or flag, missing argument, no secret given; or `import --check` found problems in the file |
 //! | 3 | store error: unreachable, credentials refused (the message says to reconnect), or no store connected |
 //! | 4 | keychain error: no keychain service, keychain locked, or a secret missing; the message names the store and the next step |
 //! | 5 | partial failure: part of the work failed (some jobs could not be retried), or failed jobs wait for a person (`status`) |
@@ -81,6 +81,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Command::Disconnect => commands::connect::disconnect(&ctx).await,
             Command::Demo(args) => commands::demo::run(&ctx, args).await,
             Command::Daemon(args) => commands::daemon::run(&ctx, args).await,
+            Command::Import(args) => commands::import::run(&ctx, &args),
         }
     });
     // A keychain or database call still on the blocking pool gets a moment to finish.

@@ -201,6 +201,86 @@ fn add_failed_job(db: &mut Database, error: &str) -> i64 {
     claimed.id
 }
 
+/// A bulk-update file is checked without a store or a keychain: a clean file exits 0 with a
+/// readable summary, a file with problems exits 2 and its JSON names each row and column.
+#[tokio::test]
+async fn import_check_reads_a_file_without_a_store_and_reports_problems_by_row() {
+    let user = User::without_keychain("import");
+    let clean = user.path().join("stock.csv");
+    std::fs::write(
+        &clean,
+        "\u{feff}Handle,Title,SKU,Location,On hand (current),On hand (new)\r\n\
+         mug,Mug,MUG-S,Warehouse,10,12\r\nmug,Mug,MUG-L,Shop,3,not stocked\r\n",
+    )
+    .unwrap();
+    let out = user
+        .run(&["import", "--check", clean.to_str().unwrap()])
+        .await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("Shopify inventory export"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Locations: Warehouse, Shop"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("No problems found."), "{}", out.stdout);
+
+    let bad = user.path().join("supplier.csv");
+    std::fs::write(
+        &bad,
+        "sku;location;quantity\nMUG-S;Warehouse;5\nMUG-S;Warehouse;-1\n",
+    )
+    .unwrap();
+    let out = user
+        .run(&["import", "--check", bad.to_str().unwrap(), "--json"])
+        .await;
+    out.expect_code(2);
+    let report = out.json();
+    assert_eq!(report["format"], "plain-quantity");
+    assert_eq!(report["delimiter"], ";");
+    assert_eq!(report["has_bom"], false);
+    assert_eq!(
+        (
+            report["data_rows"].as_u64(),
+            report["distinct_skus"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let problems: Vec<(u64, &str, &str)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_u64().unwrap(),
+                p["column"].as_str().unwrap(),
+                p["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [(3, "sku", "duplicate"), (3, "quantity", "negative")]
+    );
+    assert!(out.stderr.contains("2 problems"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+
+    // A file that is not there is a local problem, said plainly.
+    let out = user
+        .run(&["import", "--check", "/nonexistent/stock.csv"])
+        .await;
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("could not read /nonexistent/stock.csv"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
     let user = User::without_keychain("usage");
@@ -229,6 +309,8 @@ async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
             "http://127.0.0.1:9/123456789012/shop-events",
         ],
         &["sync", "--fast"],
+        &["import", "stock.csv"],
+        &["import", "--check"],
     ] {
         let out = user.run(args).await;
         assert_eq!(out.code, 2, "{args:?}\n{}", out.stderr);

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod import;
 pub mod intake;
 pub mod jobs;
 pub mod orders;

@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod daemon;
 pub mod demo;
+pub mod import;
 pub mod inventory;
 pub mod jobs;
 pub mod status;

@@ -1,0 +1,154 @@
+//! Bulk-update files as owners have them: each format told from its header, the dialects
+//! spreadsheets write, and every problem reported at the row and column a spreadsheet shows,
+//! without one bad row hiding the others.
+
+use shelfsync_engine::import::{Format, Problem, ProblemKind, check};
+
+fn kinds(problems: &[Problem]) -> Vec<(u64, Option<&str>, ProblemKind)> {
+    problems
+        .iter()
+        .map(|p| (p.row, p.column.as_deref(), p.kind))
+        .collect()
+}
+
+#[test]
+fn a_multi_location_inventory_export_with_bom_and_crlf_is_read_as_shopify_writes_it() {
+    let file = "\u{feff}Handle,Title,Option1 Name,Option1 Value,Option2 Name,Option2 Value,\
+Option3 Name,Option3 Value,SKU,HS Code,COO,Location,Bin name,Incoming (not editable),\
+Unavailable (not editable),Committed (not editable),Available (not editable),On hand (current),\
+On hand (new)\r\n\
+mug,Mug,Size,Small,,,,,MUG-S,,,Warehouse,,0,0,1,9,10,12\r\n\
+mug,Mug,Size,Small,,,,,MUG-S,,,Shop on Main,,0,0,0,3,3,\r\n\
+mug,Mug,Size,Large,,,,,MUG-L,,,Warehouse,,0,0,0,not stocked,not stocked,not stocked\r\n\
+mug,Mug,Size,Large,,,,,MUG-L,,,\"Shop on Main\",,0,0,0,4,4,6\r\n";
+    let c = check(file.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::ShopifyInventory));
+    assert!(c.has_bom);
+    assert_eq!(c.delimiter, ",");
+    assert_eq!((c.data_rows, c.distinct_skus), (4, 2));
+    assert_eq!(c.locations, ["Warehouse", "Shop on Main"]);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+}
+
+#[test]
+fn every_bad_row_of_an_inventory_export_is_reported_with_its_row_and_column() {
+    let file = "Handle,Title,SKU,Location,Available (not editable),On hand (current),On hand (new)\n\
+mug,Mug,MUG-S,Warehouse,9,10,ten\n\
+mug,Mug,MUG-S,Warehouse,9,10,11\n\
+mug,Mug,MUG-M,Warehouse,9,10,-4\n\
+mug,Mug,-,Warehouse,1,1,2\n\
+mug,Mug,MUG-L,,1,1,2\n\
+mug,Mug,MUG-XL,Warehouse,1,1,5\n";
+    let c = check(file.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::ShopifyInventory));
+    assert_eq!(c.data_rows, 6);
+    assert_eq!(
+        kinds(&c.problems),
+        [
+            (2, Some("On hand (new)"), ProblemKind::NotANumber),
+            (3, Some("SKU"), ProblemKind::Duplicate),
+            (4, Some("On hand (new)"), ProblemKind::Negative),
+            (5, Some("SKU"), ProblemKind::MissingSku),
+            (6, Some("Location"), ProblemKind::MissingLocation),
+        ]
+    );
+    assert!(c.problems[0].message.contains("\"ten\""));
+    assert!(c.problems[1].message.contains("MUG-S at Warehouse"));
+    // The good rows still count: MUG-S, MUG-M, MUG-L, MUG-XL.
+    assert_eq!(c.distinct_skus, 4);
+}
+
+#[test]
+fn a_product_csv_counts_variants_not_image_rows_and_checks_prices() {
+    let file = "Handle,Title,Body (HTML),Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,\
+Variant Price,Variant Compare At Price,Image Src\n\
+mug,Mug,\"<p>Stoneware, glazed.\nDishwasher safe.</p>\",Size,Small,MUG-S,10,12.50,,https://cdn.example/mug.jpg\n\
+mug,,,,Large,MUG-L,4,14.00,16.00,\n\
+mug,,,,,,,,,https://cdn.example/mug-2.jpg\n\
+cup,Cup,,Title,Default Title,CUP,3,twelve,,\n\
+cup,,,,Other,CUP,3,-1,,\n";
+    let c = check(file.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::ShopifyProduct));
+    // The quoted description spans two lines of the file but is one row of the sheet.
+    assert_eq!(c.data_rows, 5);
+    assert_eq!(c.distinct_skus, 3);
+    assert!(c.locations.is_empty());
+    assert_eq!(
+        kinds(&c.problems),
+        [
+            (5, Some("Variant Price"), ProblemKind::NotANumber),
+            (6, Some("Variant SKU"), ProblemKind::Duplicate),
+            (6, Some("Variant Price"), ProblemKind::Negative),
+        ]
+    );
+}
+
+#[test]
+fn the_2025_product_csv_header_is_recognised_too() {
+    let file = "Title,URL handle,Description,Vendor,SKU,Option1 name,Option1 value,Price,\
+Compare-at price,Inventory quantity\nMug,mug,,Acme,MUG-S,Size,Small,12.50,,10\n";
+    let c = check(file.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::ShopifyProduct));
+    assert_eq!((c.data_rows, c.distinct_skus), (1, 1));
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+}
+
+#[test]
+fn plain_files_with_semicolons_or_tabs_are_told_apart_by_their_columns() {
+    let quantities = "sku;location;quantity\nMUG-S;Warehouse;5\nMUG-S;Shop;x\n";
+    let c = check(quantities.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::PlainQuantity));
+    assert_eq!(c.delimiter, ";");
+    assert_eq!(c.locations, ["Warehouse", "Shop"]);
+    assert_eq!(
+        kinds(&c.problems),
+        [(3, Some("quantity"), ProblemKind::NotANumber)]
+    );
+
+    let prices = "SKU\tPrice\nMUG-S\t12.50\nMUG-L\t\nMUG-S\t13\n";
+    let c = check(prices.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::PlainPrice));
+    assert_eq!(c.delimiter, "\\t");
+    assert!(!c.has_bom);
+    assert_eq!(
+        kinds(&c.problems),
+        [(4, Some("SKU"), ProblemKind::Duplicate)]
+    );
+}
+
+#[test]
+fn an_unknown_header_and_an_empty_file_are_unknown_formats_at_row_one() {
+    let c = check("name,amount\nMug,3\n".as_bytes()).unwrap();
+    assert_eq!(c.format, None);
+    assert_eq!(kinds(&c.problems), [(1, None, ProblemKind::UnknownFormat)]);
+    assert!(c.problems[0].message.contains("name, amount"));
+    let c = check("".as_bytes()).unwrap();
+    assert_eq!(kinds(&c.problems), [(1, None, ProblemKind::UnknownFormat)]);
+}
+
+#[test]
+fn a_row_that_is_not_utf8_is_reported_and_the_rest_still_read() {
+    let mut file = b"sku,price\nMUG-S,12\n".to_vec();
+    file.extend_from_slice(b"CAF\xC9,3\n");
+    file.extend_from_slice(b"MUG-L,-2\n");
+    let c = check(file.as_slice()).unwrap();
+    assert_eq!(c.data_rows, 3);
+    assert_eq!(
+        kinds(&c.problems),
+        [
+            (3, None, ProblemKind::Unreadable),
+            (4, Some("price"), ProblemKind::Negative),
+        ]
+    );
+}
+
+#[test]
+fn an_inventory_export_without_its_sku_column_says_which_column_is_missing() {
+    let file = "Handle,Title,Location,On hand (new)\nmug,Mug,Warehouse,3\n";
+    let c = check(file.as_bytes()).unwrap();
+    assert_eq!(c.format, Some(Format::ShopifyInventory));
+    assert_eq!(
+        kinds(&c.problems)[0],
+        (1, Some("SKU"), ProblemKind::MissingColumn)
+    );
+}
