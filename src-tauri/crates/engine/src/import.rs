@@ -19,10 +19,10 @@ use std::collections::{BTreeSet, HashSet};
 use std::io::Read;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What kind of file it is, from its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// Admin › Products › Inventory › Export: one row per variant per location.
@@ -36,7 +36,7 @@ pub enum Format {
 }
 
 /// What is wrong with a cell, a row or the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     NotANumber,
@@ -48,9 +48,14 @@ pub enum ProblemKind {
     UnknownFormat,
     /// Not UTF-8, or a record the CSV reader could not read.
     Unreadable,
+    /// The SKU matches no variant in the store (found when planning).
+    UnknownSku,
+    /// The location name matches no location of the store, or a file without locations is
+    /// applied to a store with several (found when planning).
+    UnknownLocation,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// The row as a spreadsheet numbers it: the header is row 1.
     pub row: u64,
@@ -83,6 +88,62 @@ impl FileCheck {
     }
 }
 
+/// Which of Shopify's named quantities a row sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantityName {
+    /// `available`: what can be sold (plain files, older inventory exports).
+    Available,
+    /// `on_hand`: what is physically there (the inventory export's `On hand (new)`).
+    OnHand,
+}
+
+impl QuantityName {
+    /// The name Shopify's API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::OnHand => "on_hand",
+        }
+    }
+}
+
+/// What one row of a file asks for, once its cells have been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The row as a spreadsheet numbers it.
+    pub row: u64,
+    pub sku: String,
+    /// The location's name; `None` for files without locations.
+    pub location: Option<String>,
+    pub change: WantedChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WantedChange {
+    /// Set a named quantity to `value`.
+    Quantity {
+        name: QuantityName,
+        value: i64,
+        column: String,
+    },
+    /// Set the price and/or the compare-at price (`Some(None)` clears it). Amounts are
+    /// normalised to two decimals ("12.5" and "$12.50" are both "12.50").
+    Price {
+        price: Option<String>,
+        compare_at: Option<Option<String>>,
+        column: String,
+    },
+}
+
+/// A file read for planning: the check, and the changes of every row that had no problem in
+/// the cells they come from.
+#[derive(Debug, Clone)]
+pub struct ReadFile {
+    pub check: FileCheck,
+    pub wanted: Vec<Wanted>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("could not read {path}: {source}")]
@@ -97,18 +158,28 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Checks the file at `path` without touching any store.
 pub fn check_file(path: &Path) -> Result<FileCheck, ImportError> {
+    read_file(path).map(|r| r.check)
+}
+
+/// Reads the file at `path`: its check and its rows' changes.
+pub fn read_file(path: &Path) -> Result<ReadFile, ImportError> {
     let file = std::fs::File::open(path).map_err(|source| ImportError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    check(std::io::BufReader::new(file)).map_err(|source| ImportError::Read {
+    read(std::io::BufReader::new(file)).map_err(|source| ImportError::Read {
         path: path.display().to_string(),
         source,
     })
 }
 
 /// Checks a file's bytes as they are read.
-pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
+pub fn check(input: impl Read) -> std::io::Result<FileCheck> {
+    read(input).map(|r| r.check)
+}
+
+/// Reads a file's bytes: its check and its rows' changes, record by record.
+pub fn read(mut input: impl Read) -> std::io::Result<ReadFile> {
     // Enough of the start to see the mark and the header line.
     let mut head = Vec::with_capacity(8192);
     (&mut input).take(8192).read_to_end(&mut head)?;
@@ -142,7 +213,10 @@ pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
             .collect(),
         Some(Err(e)) => {
             check.problems.push(unreadable(1, &e));
-            return Ok(check);
+            return Ok(ReadFile {
+                check,
+                wanted: Vec::new(),
+            });
         }
         None => Vec::new(),
     };
@@ -161,7 +235,10 @@ pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
                 }
             ),
         });
-        return Ok(check);
+        return Ok(ReadFile {
+            check,
+            wanted: Vec::new(),
+        });
     };
     check.format = Some(layout.format);
     for missing in layout.missing(&header) {
@@ -176,6 +253,7 @@ pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
     let mut skus = HashSet::new();
     let mut seen_keys = HashSet::new();
     let mut locations = BTreeSet::new();
+    let mut wanted = Vec::new();
     for (index, record) in records.enumerate() {
         // The header is row 1; the n-th record after it is row n + 2 (0-based n).
         let row = index as u64 + 2;
@@ -224,9 +302,12 @@ pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
                 check.locations.push(location.to_owned());
             }
         }
+        let mut usable =
+            !sku.is_empty() && sku != "-" && (layout.location.is_none() || !location.is_empty());
         if !sku.is_empty() && sku != "-" {
             let key = (sku.to_owned(), location.to_owned());
             if !seen_keys.insert(key) {
+                usable = false;
                 check.problems.push(Problem {
                     row,
                     column: layout.sku.map(|i| header[i].clone()),
@@ -239,11 +320,13 @@ pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
                 });
             }
         }
+        let mut bad_columns = Vec::new();
         for &(i, kind) in &layout.numbers {
             let Some(text) = record.get(i).map(str::trim) else {
                 continue;
             };
             if let Some(problem) = number_problem(text, kind) {
+                bad_columns.push(i);
                 check.problems.push(Problem {
                     row,
                     column: Some(header[i].clone()),
@@ -252,9 +335,96 @@ pub fn check(mut input: impl Read) -> std::io::Result<FileCheck> {
                 });
             }
         }
+        if usable {
+            let location = (!location.is_empty()).then(|| location.to_owned());
+            let good = |i: &usize| !bad_columns.contains(i);
+            // The first editable quantity column with a value sets the stock.
+            if let Some((i, name, value)) = layout
+                .quantities
+                .iter()
+                .filter(|(i, _)| good(i))
+                .find_map(|&(i, name)| quantity_value(record.get(i)?).map(|v| (i, name, v)))
+            {
+                wanted.push(Wanted {
+                    row,
+                    sku: sku.to_owned(),
+                    location: location.clone(),
+                    change: WantedChange::Quantity {
+                        name,
+                        value,
+                        column: header[i].clone(),
+                    },
+                });
+            }
+            let price = layout
+                .price
+                .filter(good)
+                .and_then(|i| record.get(i))
+                .and_then(|t| cents_text(t.trim()));
+            let compare_at = layout.compare_at.filter(good).and_then(|i| {
+                let text = record.get(i)?.trim();
+                // Blank leaves the compare-at price as it is; 0 clears it, as in Shopify's
+                // product import.
+                if text.is_empty() {
+                    None
+                } else {
+                    let amount = cents_text(text)?;
+                    Some((amount != "0.00").then_some(amount))
+                }
+            });
+            if price.is_some() || compare_at.is_some() {
+                let column = layout
+                    .price
+                    .filter(|_| price.is_some())
+                    .or(layout.compare_at)
+                    .map(|i| header[i].clone())
+                    .unwrap_or_default();
+                wanted.push(Wanted {
+                    row,
+                    sku: sku.to_owned(),
+                    location,
+                    change: WantedChange::Price {
+                        price,
+                        compare_at,
+                        column,
+                    },
+                });
+            }
+        }
     }
     check.distinct_skus = skus.len() as u64;
-    Ok(check)
+    Ok(ReadFile { check, wanted })
+}
+
+/// A quantity cell's value: `None` for blank (leave as is) and `not stocked`.
+fn quantity_value(text: &str) -> Option<i64> {
+    text.trim().parse::<i64>().ok().filter(|n| *n >= 0)
+}
+
+/// An amount as Shopify writes money, two decimals ("12.5" → "12.50"); `None` when it is not
+/// one (the check reports why).
+pub fn cents_text(text: &str) -> Option<String> {
+    cents(text).map(|c| format!("{}.{:02}", c / 100, c % 100))
+}
+
+/// An amount in cents: digits with at most two decimals, an optional currency sign in front.
+pub fn cents(text: &str) -> Option<i64> {
+    let plain = text.trim().trim_start_matches(['$', '€', '£']);
+    let (whole, fraction) = plain.split_once('.').unwrap_or((plain, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(fraction)
 }
 
 /// The delimiter that splits the header line into the most fields, outside quotes.
@@ -313,13 +483,15 @@ fn number_problem(text: &str, kind: Number) -> Option<(ProblemKind, String)> {
         }
         Number::Price => {
             let plain = text.trim_start_matches(['$', '€', '£']);
-            match plain.parse::<f64>() {
-                Ok(p) if p < 0.0 => Some((
+            if plain.starts_with('-') && cents(&plain[1..]).is_some() {
+                return Some((
                     ProblemKind::Negative,
                     format!("{text} is below zero: a price cannot be negative."),
-                )),
-                Ok(p) if p.is_finite() => None,
-                _ => Some((
+                ));
+            }
+            match cents(text) {
+                Some(_) => None,
+                None => Some((
                     ProblemKind::NotANumber,
                     format!("\"{text}\" is not a price (write it like 12.50)."),
                 )),
@@ -336,6 +508,10 @@ struct Layout {
     location: Option<usize>,
     /// Columns holding numbers, and which kind.
     numbers: Vec<(usize, Number)>,
+    /// Editable quantity columns, in order of precedence, and the quantity each sets.
+    quantities: Vec<(usize, QuantityName)>,
+    price: Option<usize>,
+    compare_at: Option<usize>,
     /// Columns the format needs, by the names to ask for when missing.
     required: &'static [&'static [&'static str]],
     /// Product CSV: columns whose emptiness, all together, marks an image-only row.
@@ -366,6 +542,16 @@ impl Layout {
                     (&["Available"], Number::Quantity),
                     (&["On hand"], Number::Quantity),
                 ]),
+                quantities: [
+                    (find(&["On hand (new)"]), QuantityName::OnHand),
+                    (find(&["Available"]), QuantityName::Available),
+                    (find(&["On hand"]), QuantityName::OnHand),
+                ]
+                .into_iter()
+                .filter_map(|(i, name)| i.map(|i| (i, name)))
+                .collect(),
+                price: None,
+                compare_at: None,
                 required: &[&["SKU"]],
                 variant_fields: Vec::new(),
             });
@@ -391,6 +577,12 @@ impl Layout {
                 sku,
                 location: None,
                 numbers,
+                quantities: quantity
+                    .map(|i| (i, QuantityName::Available))
+                    .into_iter()
+                    .collect(),
+                price,
+                compare_at: compare,
                 required: &[&["Variant SKU", "SKU"]],
                 variant_fields,
             });
@@ -402,6 +594,9 @@ impl Layout {
                 sku: Some(sku),
                 location: Some(location),
                 numbers: vec![(quantity, Number::Quantity)],
+                quantities: vec![(quantity, QuantityName::Available)],
+                price: None,
+                compare_at: None,
                 required: &[],
                 variant_fields: Vec::new(),
             });
@@ -412,6 +607,9 @@ impl Layout {
             sku: Some(sku),
             location: None,
             numbers: vec![(price, Number::Price)],
+            quantities: Vec::new(),
+            price: Some(price),
+            compare_at: None,
             required: &[],
             variant_fields: Vec::new(),
         })

@@ -10,6 +10,7 @@
 //! Invariant: this crate never depends on Tauri (checked in `tests/invariants.rs`).
 
 pub mod bulk_sync;
+pub mod bulk_update;
 pub mod cache;
 pub mod credentials;
 #[cfg(feature = "demo")]
@@ -24,6 +25,7 @@ pub mod relay;
 pub mod sync;
 
 pub use bulk_sync::{BulkCounts, BulkSettings};
+pub use bulk_update::{BulkError, BulkUpdates};
 pub use cache::{Cache, CacheError};
 pub use credentials::{CredentialError, Keychain, SecretKind, StoreKey};
 pub use engine::{

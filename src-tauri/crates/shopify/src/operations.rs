@@ -46,6 +46,9 @@ pub const DOCUMENTS: &[(&str, &str)] = &[
     (FULL_SYNC_BULK_NAME, FULL_SYNC_BULK_QUERY),
     (InventoryLevelRead::NAME, InventoryLevelRead::DOCUMENT),
     (ItemLevels::NAME, ItemLevels::DOCUMENT),
+    (VariantPrices::NAME, VariantPrices::DOCUMENT),
+    (LevelQuantities::NAME, LevelQuantities::DOCUMENT),
+    (VariantsBulkUpdate::NAME, VariantsBulkUpdate::DOCUMENT),
     (OrdersPage::NAME, OrdersPage::DOCUMENT),
     (WebhookSubscriptions::NAME, WebhookSubscriptions::DOCUMENT),
     (
@@ -785,6 +788,137 @@ impl Operation for ItemLevels {
     }
 }
 
+/// The current price of some variants, by their global ids (at most 250 per call). Ids that
+/// are not variants answer `null` (or `{}`).
+pub struct VariantPrices;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantPricesVariables {
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VariantPricesData {
+    pub nodes: Vec<Option<VariantPriceNode>>,
+}
+
+/// A variant's price. Every field is optional so that `{}` (an id naming something else than
+/// a variant) decodes too.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantPriceNode {
+    pub id: Option<String>,
+    /// Money as Shopify sends it: a decimal string (`"12.50"`), never a float.
+    pub price: Option<String>,
+    pub compare_at_price: Option<String>,
+    pub product: Option<IdRef>,
+}
+
+impl Operation for VariantPrices {
+    const NAME: &'static str = "VariantPrices";
+    const DOCUMENT: &'static str = document!("VariantPrices.graphql");
+    type Variables = VariantPricesVariables;
+    type Data = VariantPricesData;
+
+    fn estimated_cost(variables: &Self::Variables) -> f64 {
+        // Per variant: the variant and its product.
+        1.0 + 2.0 * variables.ids.len() as f64
+    }
+}
+
+/// `available` and `on_hand` of some inventory levels, by the levels' global ids
+/// (`gid://shopify/InventoryLevel/<location>?inventory_item_id=<item>`, at most 250): the live
+/// "before" of a bulk update's rows, and the values its rollback starts from.
+pub struct LevelQuantities;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelQuantitiesVariables {
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LevelQuantitiesData {
+    pub nodes: Vec<Option<LevelQuantitiesNode>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LevelQuantitiesNode {
+    /// Absent when the id named something else than an inventory level.
+    pub id: Option<String>,
+    #[serde(default)]
+    pub quantities: Vec<NamedQuantity>,
+}
+
+impl Operation for LevelQuantities {
+    const NAME: &'static str = "LevelQuantities";
+    const DOCUMENT: &'static str = document!("LevelQuantities.graphql");
+    type Variables = LevelQuantitiesVariables;
+    type Data = LevelQuantitiesData;
+
+    fn estimated_cost(variables: &Self::Variables) -> f64 {
+        // Per level: the level and its two quantities.
+        1.0 + 3.0 * variables.ids.len() as f64
+    }
+}
+
+/// New prices for one variant (`ProductVariantsBulkInput`). A field left `None` is not sent,
+/// so Shopify keeps its value; `compare_at_price: Some(None)` is sent as an explicit `null`,
+/// which clears the compare-at price.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantPriceInput {
+    pub id: String,
+    /// A decimal string, e.g. `"12.50"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare_at_price: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantsBulkUpdateVariables {
+    pub product_id: String,
+    /// Variants of `product_id` only, at most 250.
+    pub variants: Vec<VariantPriceInput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantsBulkUpdateData {
+    pub product_variants_bulk_update: Option<VariantsBulkUpdatePayload>,
+}
+
+/// `userErrors` are `ProductVariantsBulkUpdateUserError`s (`field`, `message`, `code`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantsBulkUpdatePayload {
+    pub product: Option<IdRef>,
+    pub product_variants: Option<Vec<VariantPriceNode>>,
+    pub user_errors: Vec<UserError>,
+}
+
+/// Sets the price and compare-at price of some variants of one product (at most 250 per
+/// call), all or nothing (`allowPartialUpdates` is left at its default, `false`).
+///
+/// The document carries `@idempotent(key: $idempotencyKey)` like every [`Mutation`], and
+/// both the 2026-07 schema (`directive @idempotent on FIELD`) and the simulator accept it;
+/// but `productVariantsBulkUpdate` is not among the mutations whose description documents
+/// idempotency support, and the simulator does not look at the key for it. So a retry after
+/// a lost answer applies the prices again: harmless for the prices themselves (they are set,
+/// not moved), but it can overwrite a price changed in between. Prices have no
+/// compare-and-swap input either.
+pub struct VariantsBulkUpdate;
+
+impl Operation for VariantsBulkUpdate {
+    const NAME: &'static str = "VariantsBulkUpdate";
+    const DOCUMENT: &'static str = document!("VariantsBulkUpdate.graphql");
+    type Variables = VariantsBulkUpdateVariables;
+    type Data = VariantsBulkUpdateData;
+}
+
+impl Mutation for VariantsBulkUpdate {}
+
 /// Orders changed since a time (`query: "updated_at:>='…'"`), oldest change first, each with
 /// its lines and what they do to stock.
 pub struct OrdersPage;
@@ -874,5 +1008,81 @@ impl Operation for OrdersPage {
         // Shopify's connection costs grow with log(first) (a 250 × 250 orders-and-lines page
         // costs 156), so a page of 50 orders with their lines stays near 100.
         20.0 + f64::from(variables.first) * 1.5
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_price_input_omits_none_and_sends_an_explicit_null() {
+        let json = |input: VariantPriceInput| serde_json::to_value(input).unwrap();
+        let id = "gid://shopify/ProductVariant/1".to_owned();
+        assert_eq!(
+            json(VariantPriceInput {
+                id: id.clone(),
+                price: None,
+                compare_at_price: None,
+            }),
+            serde_json::json!({ "id": id })
+        );
+        assert_eq!(
+            json(VariantPriceInput {
+                id: id.clone(),
+                price: Some("12.50".into()),
+                compare_at_price: Some(None),
+            }),
+            serde_json::json!({ "id": id, "price": "12.50", "compareAtPrice": null })
+        );
+        assert_eq!(
+            json(VariantPriceInput {
+                id: id.clone(),
+                price: None,
+                compare_at_price: Some(Some("15.00".into())),
+            }),
+            serde_json::json!({ "id": id, "compareAtPrice": "15.00" })
+        );
+    }
+
+    #[test]
+    fn bulk_update_variables_are_camel_case() {
+        let vars = VariantsBulkUpdateVariables {
+            product_id: "gid://shopify/Product/1".into(),
+            variants: vec![VariantPriceInput {
+                id: "gid://shopify/ProductVariant/2".into(),
+                price: Some("3.00".into()),
+                compare_at_price: None,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(vars).unwrap(),
+            serde_json::json!({
+                "productId": "gid://shopify/Product/1",
+                "variants": [{ "id": "gid://shopify/ProductVariant/2", "price": "3.00" }],
+            })
+        );
+    }
+
+    #[test]
+    fn variant_prices_decode_null_and_empty_nodes() {
+        let data: VariantPricesData = serde_json::from_value(serde_json::json!({
+            "nodes": [
+                { "id": "gid://shopify/ProductVariant/2", "price": "12.50",
+                  "compareAtPrice": null, "product": { "id": "gid://shopify/Product/1" } },
+                null,
+                {}
+            ]
+        }))
+        .unwrap();
+        let first = data.nodes[0].as_ref().unwrap();
+        assert_eq!(first.price.as_deref(), Some("12.50"));
+        assert_eq!(first.compare_at_price, None);
+        assert_eq!(
+            first.product.as_ref().unwrap().id,
+            "gid://shopify/Product/1"
+        );
+        assert!(data.nodes[1].is_none());
+        assert_eq!(data.nodes[2].as_ref().unwrap().id, None);
     }
 }

@@ -1,10 +1,13 @@
 //! The request pipeline against the simulator, over real HTTP on loopback.
 
 use shelfsync_shopify::operations::{
-    Locations, LocationsVariables, NoVariables, ShopInfo, VariantsPage, VariantsPageVariables,
+    Locations, LocationsVariables, NoVariables, ShopInfo, VariantPriceInput, VariantPrices,
+    VariantPricesVariables, VariantsBulkUpdate, VariantsBulkUpdateVariables, VariantsPage,
+    VariantsPageVariables,
 };
 use shelfsync_shopify::{
-    ClientConfig, Clock, Credentials, RetryPolicy, Secret, ShopifyClient, ShopifyError,
+    ClientConfig, Clock, Credentials, IdempotencyKey, RetryPolicy, Secret, ShopifyClient,
+    ShopifyError,
 };
 use shopify_sim::auth::App;
 use shopify_sim::{RunningSim, SimConfig};
@@ -220,5 +223,106 @@ async fn injected_server_errors_are_retried_until_success() {
     let stats = c.stats();
     assert!(stats.retries >= 3, "expected some retries: {stats:?}");
     assert_eq!(stats.requests, 30 + stats.retries);
+    sim.stop().await;
+}
+
+/// Prices are read by variant id and written per product, all or nothing; `Some(None)`
+/// clears the compare-at price and `None` leaves a price alone.
+#[tokio::test]
+async fn variant_prices_are_read_and_written_per_product() {
+    let sim = sim(SimConfig::default()).await;
+    let c = client(&sim, client_credentials(&sim), Clock::real());
+    let page = c
+        .execute::<VariantsPage>(&VariantsPageVariables {
+            first: 50,
+            after: None,
+            query: None,
+        })
+        .await
+        .unwrap()
+        .product_variants
+        .nodes;
+    let variant = &page[0];
+    let product = &variant.product.id;
+    let stranger = page
+        .iter()
+        .find(|v| v.product.id != *product)
+        .expect("a variant of another product");
+
+    let read = |ids: Vec<String>| {
+        let c = c.clone();
+        async move {
+            c.execute::<VariantPrices>(&VariantPricesVariables { ids })
+                .await
+                .unwrap()
+                .nodes
+        }
+    };
+    let nodes = read(vec![variant.id.clone(), product.clone()]).await;
+    let node = nodes[0].as_ref().expect("a variant");
+    assert_eq!(node.id.as_ref(), Some(&variant.id));
+    assert_eq!(node.price.as_ref(), Some(&variant.price));
+    assert_eq!(node.product.as_ref().map(|p| &p.id), Some(product));
+    // A product id is no variant: `{}` (or `null`).
+    assert!(
+        nodes[1].as_ref().is_none_or(|n| n.id.is_none()),
+        "{nodes:?}"
+    );
+
+    let update = |variants: Vec<VariantPriceInput>| {
+        let c = c.clone();
+        let vars = VariantsBulkUpdateVariables {
+            product_id: product.clone(),
+            variants,
+        };
+        async move {
+            c.mutate::<VariantsBulkUpdate>(&vars, &IdempotencyKey::random())
+                .await
+                .unwrap()
+                .product_variants_bulk_update
+                .expect("a payload")
+        }
+    };
+    let payload = update(vec![VariantPriceInput {
+        id: variant.id.clone(),
+        price: Some("12.50".into()),
+        compare_at_price: Some(Some("20.00".into())),
+    }])
+    .await;
+    assert_eq!(payload.user_errors, vec![]);
+    assert_eq!(payload.product.as_ref().map(|p| &p.id), Some(product));
+    let written = &payload.product_variants.expect("variants")[0];
+    assert_eq!(written.price.as_deref(), Some("12.50"));
+    assert_eq!(written.compare_at_price.as_deref(), Some("20.00"));
+
+    let payload = update(vec![VariantPriceInput {
+        id: variant.id.clone(),
+        price: None,
+        compare_at_price: Some(None),
+    }])
+    .await;
+    assert_eq!(payload.user_errors, vec![]);
+    let nodes = read(vec![variant.id.clone()]).await;
+    let node = nodes[0].as_ref().unwrap();
+    assert_eq!(node.price.as_deref(), Some("12.50"));
+    assert_eq!(node.compare_at_price, None);
+
+    // A variant of another product fails the whole call; the good row is not applied.
+    let payload = update(vec![
+        VariantPriceInput {
+            id: variant.id.clone(),
+            price: Some("1.00".into()),
+            compare_at_price: None,
+        },
+        VariantPriceInput {
+            id: stranger.id.clone(),
+            price: Some("1.00".into()),
+            compare_at_price: None,
+        },
+    ])
+    .await;
+    assert!(!payload.user_errors.is_empty());
+    let nodes = read(vec![variant.id.clone()]).await;
+    assert_eq!(nodes[0].as_ref().unwrap().price.as_deref(), Some("12.50"));
     sim.stop().await;
 }

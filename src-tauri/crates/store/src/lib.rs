@@ -15,6 +15,9 @@
 //!   watermark that covers it are committed together with
 //!   [`WriteTx::commit_with_watermark`].
 //!
+//! Bulk updates are journaled (their plan, each request sent, its answer) so that a crash
+//! mid-update can be finished or reversed, and a finished one undone.
+//!
 //! The audit log records, with their source, every change to a cached
 //! inventory quantity, variant (title, SKU, price, compare-at price) and
 //! product (title, status) — through triggers, so no write path can skip it —
@@ -33,6 +36,7 @@
 //! UTC milliseconds for ordering; times Shelfsync records come from an
 //! injectable [`Clock`] and are stored as UTC milliseconds.
 
+mod bulk;
 mod catalogue;
 mod db;
 mod error;
@@ -45,6 +49,9 @@ mod orders;
 mod queue;
 mod sql;
 
+pub use bulk::{
+    BulkMode, BulkState, BulkStep, BulkUpdate, LevelQuantities, SkuVariant, StepPurpose, StepState,
+};
 pub use catalogue::CacheCounts;
 pub use db::{Clock, DEFAULT_BUSY_TIMEOUT, Database, Durability, OpenOptions, Reader, WriteTx};
 pub use error::{Error, Result};

@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "search",
         sql: include_str!("../migrations/0004_search.sql"),
     },
+    Migration {
+        version: 5,
+        name: "bulk updates",
+        sql: include_str!("../migrations/0005_bulk_updates.sql"),
+    },
 ];
 
 /// The schema version this build writes.
