@@ -39,6 +39,8 @@ pub enum EngineError {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Bulk(#[from] crate::bulk_update::BulkError),
     #[error("Shelfsync could not {action} {path}: {detail}")]
     Files {
         action: &'static str,
@@ -577,6 +579,89 @@ impl Engine {
 
     pub fn profile(&self) -> Option<StoreProfile> {
         self.current().map(|s| s.profile.clone())
+    }
+
+    /// Bulk updates of the connected store.
+    pub fn bulk_updates(&self) -> Result<crate::bulk_update::BulkUpdates, EngineError> {
+        let session = self.session()?;
+        Ok(crate::bulk_update::BulkUpdates::new(
+            session.client.clone(),
+            session.cache.clone(),
+        ))
+    }
+
+    /// Plans a bulk update from the file at `path` against the live store. Writes nothing.
+    pub async fn plan_bulk_update(
+        &self,
+        path: &Path,
+        options: crate::bulk_update::PlanOptions,
+    ) -> Result<crate::bulk_update::Plan, EngineError> {
+        Ok(self.bulk_updates()?.plan(path, options).await?)
+    }
+
+    /// Applies a plan; progress and the end are published as events.
+    pub async fn apply_bulk_update(
+        &self,
+        plan: &crate::bulk_update::Plan,
+        options: crate::bulk_update::ApplyOptions,
+    ) -> Result<crate::bulk_update::Outcome, EngineError> {
+        let bulk = self.bulk_updates()?;
+        let mut progress = self.bulk_progress();
+        let outcome = bulk.apply(plan, options, &mut progress).await?;
+        self.bulk_finished(&plan.file_name, &outcome);
+        Ok(outcome)
+    }
+
+    /// Undoes a finished bulk update; progress and the end are published as events.
+    pub async fn undo_bulk_update(
+        &self,
+        id: i64,
+    ) -> Result<crate::bulk_update::Outcome, EngineError> {
+        let bulk = self.bulk_updates()?;
+        let mut progress = self.bulk_progress();
+        let outcome = bulk.undo(id, &mut progress).await?;
+        let name = self.bulk_file_name(&bulk, id).await;
+        self.bulk_finished(&name, &outcome);
+        Ok(outcome)
+    }
+
+    /// Finishes or rolls back a bulk update a crash interrupted.
+    pub async fn recover_bulk_update(
+        &self,
+        id: i64,
+        choice: crate::bulk_update::Recovery,
+    ) -> Result<crate::bulk_update::Outcome, EngineError> {
+        let bulk = self.bulk_updates()?;
+        let mut progress = self.bulk_progress();
+        let outcome = bulk.recover(id, choice, &mut progress).await?;
+        let name = self.bulk_file_name(&bulk, id).await;
+        self.bulk_finished(&name, &outcome);
+        Ok(outcome)
+    }
+
+    fn bulk_progress(&self) -> impl FnMut(&crate::bulk_update::Progress) + Send + use<> {
+        let events = self.events.clone();
+        move |p: &crate::bulk_update::Progress| {
+            events.publish(EngineEvent::BulkProgress {
+                progress: p.clone(),
+            })
+        }
+    }
+
+    fn bulk_finished(&self, file_name: &str, outcome: &crate::bulk_update::Outcome) {
+        self.events.publish(EngineEvent::BulkFinished {
+            file_name: file_name.to_owned(),
+            outcome: outcome.clone(),
+        });
+    }
+
+    async fn bulk_file_name(&self, bulk: &crate::bulk_update::BulkUpdates, id: i64) -> String {
+        bulk.list(u32::MAX)
+            .await
+            .ok()
+            .and_then(|l| l.into_iter().find(|b| b.id == id))
+            .map(|b| b.file_name)
+            .unwrap_or_default()
     }
 
     /// Runs a sync now. A refused credential raises a "reconnect" attention event.

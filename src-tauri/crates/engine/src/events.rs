@@ -75,6 +75,15 @@ pub enum EngineEvent {
     Reconciled {
         reconciliation: ReconciliationNotice,
     },
+    /// A bulk update (or its reversal) sent another chunk.
+    BulkProgress {
+        progress: crate::bulk_update::Progress,
+    },
+    /// A bulk update finished: applied, rolled back or undone (see `outcome.state`).
+    BulkFinished {
+        file_name: String,
+        outcome: crate::bulk_update::Outcome,
+    },
 }
 
 /// What the owner hears about a new order.
