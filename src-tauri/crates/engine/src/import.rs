@@ -15,7 +15,9 @@
 //! shows (the header is row 1, a quoted multi-line cell is still one row), the header's name
 //! of the column, a kind a program can switch on, and a sentence a person can act on.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
+use std::rc::Rc;
 use std::io::Read;
 use std::path::Path;
 
@@ -186,7 +188,11 @@ pub fn read(mut input: impl Read) -> std::io::Result<ReadFile> {
     let has_bom = head.starts_with(BOM);
     let start = if has_bom { BOM.len() } else { 0 };
     let delimiter = sniff_delimiter(&head[start..]);
-    let body = std::io::Cursor::new(head[start..].to_vec()).chain(input);
+    let lines = Rc::new(RefCell::new(Lines::default()));
+    let body = LineCounter {
+        inner: std::io::Cursor::new(head[start..].to_vec()).chain(input),
+        lines: lines.clone(),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -255,8 +261,16 @@ pub fn read(mut input: impl Read) -> std::io::Result<ReadFile> {
     let mut locations = BTreeSet::new();
     let mut wanted = Vec::new();
     for (index, record) in records.enumerate() {
-        // The header is row 1; the n-th record after it is row n + 2 (0-based n).
-        let row = index as u64 + 2;
+        // The header is row 1; the n-th record after it is row n + 2 (0-based n), plus the
+        // blank lines before it, which the reader skips but a spreadsheet shows.
+        let row = index as u64 + 2 + lines.borrow().blank_before(index as u64 + 1);
+        // A row of empty cells (`,,,`, as spreadsheets save trailing rows) is a blank row.
+        if record
+            .as_ref()
+            .is_ok_and(|r| r.iter().all(|f| f.trim_ascii().is_empty()))
+        {
+            continue;
+        }
         check.data_rows += 1;
         let record = match record {
             Ok(r) => r,
@@ -425,6 +439,72 @@ pub fn cents(text: &str) -> Option<i64> {
     };
     let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
     whole.checked_mul(100)?.checked_add(fraction)
+}
+
+/// Where the blank lines are, which the CSV reader skips but a spreadsheet numbers: counted
+/// from the bytes as the reader pulls them, outside quoted cells (whose line breaks belong to
+/// one row).
+#[derive(Debug)]
+struct Lines {
+    quoted: bool,
+    /// Nothing but `\r` on the current line so far.
+    empty: bool,
+    /// Records ended so far.
+    records: u64,
+    /// For each blank line, how many records had ended before it.
+    blanks: Vec<u64>,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Self {
+            quoted: false,
+            empty: true,
+            records: 0,
+            blanks: Vec::new(),
+        }
+    }
+}
+
+impl Lines {
+    fn scan(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'"' => {
+                    self.quoted = !self.quoted;
+                    self.empty = false;
+                }
+                b'\n' if !self.quoted => {
+                    if self.empty {
+                        self.blanks.push(self.records);
+                    } else {
+                        self.records += 1;
+                    }
+                    self.empty = true;
+                }
+                b'\r' if !self.quoted => {}
+                _ => self.empty = false,
+            }
+        }
+    }
+
+    /// Blank lines before record `n` (the header is record 0).
+    fn blank_before(&self, n: u64) -> u64 {
+        self.blanks.partition_point(|&b| b <= n) as u64
+    }
+}
+
+struct LineCounter<R> {
+    inner: R,
+    lines: Rc<RefCell<Lines>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines.borrow_mut().scan(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// The delimiter that splits the header line into the most fields, outside quotes.

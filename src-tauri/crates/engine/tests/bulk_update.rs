@@ -411,3 +411,116 @@ async fn an_apply_killed_mid_way_is_rolled_back_or_finished_from_its_journal() {
         s.sim.stop().await;
     }
 }
+
+/// (sku, variant id, price in cents, compare-at cents) of two products' variants.
+fn priced(sim: &RunningSim) -> Vec<(String, u64, i64, Option<i64>)> {
+    let store = sim.state.read_store();
+    let mut products: Vec<u64> = store.products.keys().copied().collect();
+    products.sort_unstable();
+    let mut out: Vec<_> = store
+        .variants
+        .values()
+        .filter(|v| v.product_id == products[0] || v.product_id == products[1])
+        .map(|v| (v.sku.clone(), v.id, v.price_cents, v.compare_at_price_cents))
+        .collect();
+    out.sort();
+    out
+}
+
+fn price_of(sim: &RunningSim, variant: u64) -> i64 {
+    sim.state.read_store().variants[&variant].price_cents
+}
+
+fn set_price(sim: &RunningSim, variant: u64, cents: i64) {
+    let now = sim.state.clock.now();
+    sim.state
+        .write_store()
+        .set_price(variant, cents, None, now)
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prices_apply_per_product_and_undo_leaves_a_price_changed_since() {
+    let s = setup().await;
+    let variants = priced(&s.sim);
+    assert_eq!(variants.len(), 6);
+    let mut text = String::from("sku,price\n");
+    for (sku, _, cents, _) in &variants {
+        text.push_str(&format!("{sku},{}.{:02}\n", (cents + 100) / 100, (cents + 100) % 100));
+    }
+    let path = s.dir.path().join("prices.csv");
+    std::fs::write(&path, text).unwrap();
+    let plan = s.bulk.plan(&path, PlanOptions::default()).await.unwrap();
+    assert_eq!(plan.summary.price_changes, 6, "{:?}", plan.problems);
+    let options = ApplyOptions {
+        mode: BulkMode::AllOrNothing,
+        skip_problems: false,
+    };
+    let outcome = s.bulk.apply(&plan, options, &mut no_progress()).await.unwrap();
+    assert_eq!((outcome.state, outcome.applied), (BulkState::Applied, 6));
+    for (_, id, cents, _) in &variants {
+        assert_eq!(price_of(&s.sim, *id), cents + 100);
+    }
+    // The merchant changes one price afterwards: undo puts the others back and leaves it.
+    set_price(&s.sim, variants[2].1, 9_900);
+    let preview = s.bulk.undo_preview(outcome.id).await.unwrap();
+    assert_eq!(preview.reverse.len(), 5);
+    assert_eq!(preview.leave.len(), 1);
+    assert_eq!(preview.leave[0].current.as_deref(), Some("99.00"));
+    let undone = s.bulk.undo(outcome.id, &mut no_progress()).await.unwrap();
+    assert_eq!((undone.state, undone.reversed), (BulkState::Undone, 5));
+    for (i, (_, id, cents, _)) in variants.iter().enumerate() {
+        let want = if i == 2 { 9_900 } else { *cents };
+        assert_eq!(price_of(&s.sim, *id), want, "variant {i}");
+    }
+    s.sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_price_changed_after_the_plan_rolls_back_the_stock_already_applied() {
+    let s = setup().await;
+    let rows: Vec<Stock> = stock(&s.sim).into_iter().take(40).collect();
+    let variants = priced(&s.sim);
+    let mut text = String::from("Handle,Title,Variant SKU,Variant Price,Variant Inventory Qty\n");
+    for (sku, _, cents, _) in &variants {
+        text.push_str(&format!("h,T,{sku},{}.00,\n", cents / 100 + 3));
+    }
+    let path = s.dir.path().join("products.csv");
+    std::fs::write(&path, text).unwrap();
+    // The store has two locations, so a product file's quantities would be ambiguous; this
+    // one sets prices only. Stock comes from a second file applied first.
+    let stock_path = quantity_file(s.dir.path(), &rows);
+    let stock_plan = s.bulk.plan(&stock_path, PlanOptions::default()).await.unwrap();
+    let mut plan = s.bulk.plan(&path, PlanOptions::default()).await.unwrap();
+    assert_eq!(plan.summary.price_changes, 6, "{:?}", plan.problems);
+    // One plan with both: stock rows first, then prices (as a product file with quantities
+    // would give).
+    plan.quantities = stock_plan.quantities.clone();
+    plan.summary.quantity_changes = stock_plan.summary.quantity_changes;
+    set_price(&s.sim, variants[4].1, 1_234);
+    let outcome = s
+        .bulk
+        .apply(
+            &plan,
+            ApplyOptions {
+                mode: BulkMode::AllOrNothing,
+                skip_problems: false,
+            },
+            &mut no_progress(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, BulkState::RolledBack, "{outcome:?}");
+    assert!(
+        outcome.stopped_by.as_deref().unwrap().contains("12.34"),
+        "{outcome:?}"
+    );
+    for (i, (_, _, item, loc, q)) in rows.iter().enumerate() {
+        assert_eq!(available(&s.sim, *item, *loc), *q, "row {i}");
+    }
+    for (i, (_, id, cents, _)) in variants.iter().enumerate() {
+        let want = if i == 4 { 1_234 } else { *cents };
+        assert_eq!(price_of(&s.sim, *id), want, "variant {i}");
+    }
+    s.sim.stop().await;
+}

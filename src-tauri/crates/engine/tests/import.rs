@@ -2,7 +2,9 @@
 //! spreadsheets write, and every problem reported at the row and column a spreadsheet shows,
 //! without one bad row hiding the others.
 
-use shelfsync_engine::import::{Format, Problem, ProblemKind, check};
+use shelfsync_engine::import::{
+    Format, Problem, ProblemKind, QuantityName, WantedChange, check, read,
+};
 
 fn kinds(problems: &[Problem]) -> Vec<(u64, Option<&str>, ProblemKind)> {
     problems
@@ -151,4 +153,148 @@ fn an_inventory_export_without_its_sku_column_says_which_column_is_missing() {
         kinds(&c.problems)[0],
         (1, Some("SKU"), ProblemKind::MissingColumn)
     );
+}
+
+fn changes(file: &str) -> Vec<(u64, String, Option<String>, WantedChange)> {
+    read(file.as_bytes())
+        .unwrap()
+        .wanted
+        .into_iter()
+        .map(|w| (w.row, w.sku, w.location, w.change))
+        .collect()
+}
+
+fn set(name: QuantityName, value: i64, column: &str) -> WantedChange {
+    WantedChange::Quantity {
+        name,
+        value,
+        column: column.into(),
+    }
+}
+
+#[test]
+fn each_format_says_which_quantity_or_price_a_row_sets_and_blank_cells_set_nothing() {
+    // Current inventory export: `On hand (new)` sets on_hand; blank and `not stocked` do not.
+    let file = "Handle,Title,SKU,Location,Available (not editable),On hand (current),On hand (new)\n\
+mug,Mug,MUG-S,Warehouse,9,10,12\n\
+mug,Mug,MUG-M,Warehouse,9,10,\n\
+mug,Mug,MUG-L,Warehouse,not stocked,not stocked,not stocked\n";
+    assert_eq!(
+        changes(file),
+        [(
+            2,
+            "MUG-S".into(),
+            Some("Warehouse".into()),
+            set(QuantityName::OnHand, 12, "On hand (new)")
+        )]
+    );
+    // Pre-2024 export: editable `Available` (and `On hand`).
+    let file = "Handle,Title,SKU,Location,Incoming,Unavailable,Committed,Available,On hand\n\
+mug,Mug,MUG-S,Warehouse,0,0,1,8,\n\
+mug,Mug,MUG-M,Warehouse,0,0,1,,20\n";
+    assert_eq!(
+        changes(file),
+        [
+            (
+                2,
+                "MUG-S".into(),
+                Some("Warehouse".into()),
+                set(QuantityName::Available, 8, "Available")
+            ),
+            (
+                3,
+                "MUG-M".into(),
+                Some("Warehouse".into()),
+                set(QuantityName::OnHand, 20, "On hand")
+            ),
+        ]
+    );
+    // Product CSV: prices normalised, a blank compare-at price left alone, 0 clears it,
+    // image-only rows skipped.
+    let file = "Handle,Title,Variant SKU,Variant Price,Variant Compare At Price,Variant Inventory Qty,Image Src\n\
+mug,Mug,MUG-S,$12.5,,4,a.png\n\
+mug,,,,,,b.png\n\
+mug,,MUG-L,14,0,,\n";
+    assert_eq!(
+        changes(file),
+        [
+            (
+                2,
+                "MUG-S".into(),
+                None,
+                set(QuantityName::Available, 4, "Variant Inventory Qty")
+            ),
+            (
+                2,
+                "MUG-S".into(),
+                None,
+                WantedChange::Price {
+                    price: Some("12.50".into()),
+                    compare_at: None,
+                    column: "Variant Price".into()
+                }
+            ),
+            (
+                4,
+                "MUG-L".into(),
+                None,
+                WantedChange::Price {
+                    price: Some("14.00".into()),
+                    compare_at: Some(None),
+                    column: "Variant Price".into()
+                }
+            ),
+        ]
+    );
+    // Plain files; a bad cell sets nothing and is a problem instead.
+    let file = "sku;price\r\nA-1;3.99\r\nA-2;3,99\r\n";
+    let read = read(file.as_bytes()).unwrap();
+    assert_eq!(read.wanted.len(), 1);
+    assert_eq!(kinds(&read.check.problems), [(3, Some("price"), ProblemKind::NotANumber)]);
+}
+
+#[test]
+fn a_twelve_thousand_row_file_with_blank_lines_and_quoted_cells_keeps_spreadsheet_row_numbers() {
+    // As a spreadsheet saves it: BOM, semicolons, CRLF, quoted cells holding the delimiter
+    // and a line break, blank lines here and there.
+    let mut file = String::from("\u{feff}Handle;Title;SKU;Location;Available (not editable);On hand (current);On hand (new)\r\n");
+    let mut row = 1u64;
+    let mut bad_rows = Vec::new();
+    for i in 0..12_000u64 {
+        if i % 1000 == 999 {
+            file.push_str(if i % 2000 == 999 { "\r\n" } else { ";;;;;;\r\n" });
+            row += 1;
+        }
+        row += 1;
+        let title = if i % 7 == 0 {
+            "\"Mug; large\r\nwith lid\"".to_owned()
+        } else {
+            format!("Mug {i}")
+        };
+        let new = match i {
+            500 | 7_777 => {
+                bad_rows.push(row);
+                "lots".to_owned()
+            }
+            _ => (i % 50).to_string(),
+        };
+        file.push_str(&format!("mug-{i};{title};SKU-{i};\"Shop; Main\";1;1;{new}\r\n"));
+    }
+    let read = read(file.as_bytes()).unwrap();
+    let c = &read.check;
+    assert_eq!(c.delimiter, ";");
+    assert!(c.has_bom);
+    assert_eq!(c.data_rows, 12_000);
+    assert_eq!(c.distinct_skus, 12_000);
+    assert_eq!(c.locations, ["Shop; Main"]);
+    assert_eq!(
+        kinds(&c.problems),
+        bad_rows
+            .iter()
+            .map(|r| (*r, Some("On hand (new)"), ProblemKind::NotANumber))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(read.wanted.len(), 11_998);
+    let last = read.wanted.last().unwrap();
+    assert_eq!((last.row, last.sku.as_str()), (row, "SKU-11999"));
 }
