@@ -33,8 +33,8 @@ use shelfsync_store::{BulkMode, BulkState};
 use crate::cache::{Cache, CacheError};
 use crate::import::{Format, ImportError, Problem, QuantityName};
 
-pub use apply::{ApplyOptions, Progress, Recovery};
-pub use plan::PlanOptions;
+pub use apply::{ApplyOptions, Progress, Recovery, UndoPreview, UndoRow};
+pub use plan::{LIVE_READ_LIMIT, PlanOptions};
 
 /// Quantities per `inventorySetQuantities` / `inventoryAdjustQuantities` call: Shopify's limit.
 pub const MAX_QUANTITIES_PER_CALL: usize = 250;
@@ -131,6 +131,8 @@ pub struct RefreshCost {
     pub requests: u64,
     /// Points of the store's rate-limit bucket that reading the live values used.
     pub points: f64,
+    /// Whether the values came from a bulk operation (large plans) rather than reads by id.
+    pub bulk_operation: bool,
 }
 
 /// A row that was not applied or not reversed because the store holds something else than
@@ -229,7 +231,7 @@ impl BulkUpdates {
     /// The latest bulk updates, newest first.
     pub async fn list(&self, limit: u32) -> Result<Vec<BulkSummary>, BulkError> {
         let updates = self.cache.read(move |r| r.bulk_updates(limit)).await?;
-        Ok(updates.into_iter().map(summary).collect())
+        Ok(updates.into_iter().map(BulkSummary::from).collect())
     }
 
     /// Bulk updates a crash or kill stopped midway, oldest first.
@@ -238,14 +240,21 @@ impl BulkUpdates {
         let mut out = Vec::new();
         for id in ids {
             if let Some(update) = self.cache.read(move |r| r.bulk_update(id)).await? {
-                out.push(summary(update));
+                out.push(BulkSummary::from(update));
             }
         }
         Ok(out)
     }
 }
 
-fn summary(update: shelfsync_store::BulkUpdate) -> BulkSummary {
+impl From<shelfsync_store::BulkUpdate> for BulkSummary {
+    /// A journal entry with the plan's counts and the outcome read from their JSON.
+    fn from(update: shelfsync_store::BulkUpdate) -> Self {
+        journal_summary(update)
+    }
+}
+
+fn journal_summary(update: shelfsync_store::BulkUpdate) -> BulkSummary {
     #[derive(Deserialize)]
     struct Counts {
         summary: PlanSummary,
