@@ -11,11 +11,13 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  a local problem (Shelfsync's data files or database)
-  2  usage error (unknown command or flag, missing argument, no secret given), or
-     import --check found problems in the file
-  3  store error: unreachable, refused credentials (reconnect), or no store connected
+  2  usage error (unknown command or flag, missing argument, no secret given, no
+     terminal to confirm on and no --yes), or import found problems in the file
+  3  store error: unreachable, refused credentials (reconnect), no store connected,
+     or the connection dropped during a bulk update (`shelfsync bulk recover`)
   4  keychain error: no keychain service, keychain locked, or a secret missing
-  5  partial failure: part of the work failed, or failed jobs wait for a person
+  5  partial failure: part of the work failed, failed jobs wait for a person, or a
+     bulk update was rolled back or left rows out
 
 Every command takes --json: one JSON value on stdout and nothing else (daemon and
 demo print one JSON object per line); logs and errors go to stderr.";
@@ -67,10 +69,14 @@ pub enum Command {
     /// Run the engine headless: sync every --interval seconds and print what needs a person,
     /// until Ctrl-C or SIGTERM.
     Daemon(DaemonArgs),
-    /// Read a bulk-update file (Shopify's inventory or product CSV, or a plain sku,location,
-    /// quantity or sku,price file) and report its format and every problem by row and
-    /// column. With --check nothing is written and no store is needed.
+    /// Plan a bulk update from a file (Shopify's inventory or product CSV, or a plain
+    /// sku,location,quantity or sku,price file) against the store's live values and print
+    /// what would change; with --apply, apply that plan after confirmation. With --check, only
+    /// read the file and report its format and problems (no store needed).
     Import(ImportArgs),
+    /// The bulk updates applied from files: list them, undo one, or recover one a crash or a
+    /// lost connection interrupted.
+    Bulk(BulkArgs),
 }
 
 #[derive(Debug, Args)]
@@ -153,8 +159,89 @@ pub struct ImportArgs {
     pub file: PathBuf,
 
     /// Only read and check the file; touch no store.
-    #[arg(long)]
+    #[arg(
+        long,
+        conflicts_with_all = ["apply", "output", "all", "skip_problems"]
+    )]
     pub check: bool,
+
+    /// Apply the plan after showing it: asks "Apply N changes? [y/N]" on a terminal.
+    #[arg(long)]
+    pub apply: bool,
+
+    /// Do not ask before applying (needed when stdin is not a terminal, and with --json).
+    #[arg(long, short = 'y', requires = "apply")]
+    pub yes: bool,
+
+    /// Leave out the rows someone changed since the plan (a sale, another edit) and apply the
+    /// rest. Without it any such change stops the update and reverses what it wrote.
+    #[arg(long, requires = "apply")]
+    pub skip_conflicts: bool,
+
+    /// Go ahead with the rows that match even though other rows of the file have problems
+    /// (without it, problems exit with code 2 and block --apply).
+    #[arg(long)]
+    pub skip_problems: bool,
+
+    /// Print every row of the plan, not only the first ones.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Also write the whole plan to PATH: `.csv` (one line per row) or `.json`.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    #[command(subcommand)]
+    pub action: BulkAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkAction {
+    /// The journal of bulk updates, newest first: file, mode, state and counts.
+    List(BulkListArgs),
+    /// Reverse an applied bulk update by delta (units sold since stay sold). Shows what it
+    /// would reverse and what it would leave, then asks.
+    Undo(BulkUndoArgs),
+    /// Settle bulk updates a crash or a lost connection left unfinished: roll back what they
+    /// wrote (the default), or send the rest with --finish.
+    Recover(BulkRecoverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BulkListArgs {
+    /// At most this many bulk updates.
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkUndoArgs {
+    /// The bulk update to undo (see `shelfsync bulk list`).
+    #[arg(value_name = "ID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub id: i64,
+
+    /// Do not ask before undoing (needed when stdin is not a terminal, and with --json).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print every row, not only the first ones.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkRecoverArgs {
+    /// Only this bulk update [default: every unfinished one].
+    #[arg(value_name = "ID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub id: Option<i64>,
+
+    /// Send the rest of an interrupted apply instead of rolling it back. An interrupted
+    /// roll-back or undo is always carried to its end.
+    #[arg(long)]
+    pub finish: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ use crate::cli::Cli;
 use crate::failure::{Code, Failure};
 use shelfsync_engine::{Engine, EngineConfig, Keychain, StoreProfile, SupervisorConfig};
 use shelfsync_shopify::Clock;
+use shelfsync_store::{BulkState, Reader};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -89,6 +90,48 @@ impl Context {
             .map_err(|e| Failure::new(Code::Local, e.to_string()))?;
         let path = self.data_dir.join(file);
         Ok((profile, path))
+    }
+
+    /// Warns on stderr about each bulk update of the saved store that a crash, a kill or a
+    /// lost connection left unfinished, with the command that settles it. Reads the journal
+    /// through a read-only connection and stays silent when there is nothing to read.
+    pub async fn warn_unfinished_bulk_updates(&self) {
+        let Ok((_, path)) = self.local_store() else {
+            return;
+        };
+        let unfinished = tokio::task::spawn_blocking(move || {
+            if !path.exists() {
+                return Vec::new();
+            }
+            let Ok(reader) = Reader::open(&path) else {
+                return Vec::new();
+            };
+            let ids = reader.unfinished_bulk_updates().unwrap_or_default();
+            ids.into_iter()
+                .filter_map(|id| reader.bulk_update(id).ok().flatten())
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for update in unfinished {
+            let name = &update.file_name;
+            let id = update.id;
+            eprintln!(
+                "shelfsync: warning: {}",
+                match update.state {
+                    BulkState::RollingBack | BulkState::Undoing => format!(
+                        "bulk update {id} ({name}) was interrupted while {}; run `shelfsync \
+                         bulk recover` to carry it to its end",
+                        crate::failure::bulk_state(update.state)
+                    ),
+                    _ => format!(
+                        "bulk update {id} ({name}) was interrupted; run `shelfsync bulk \
+                         recover` to roll it back or `shelfsync bulk recover --finish` to \
+                         send the rest"
+                    ),
+                }
+            );
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! `shelfsync` command to run next where the engine cannot know it.
 
 use serde::Serialize;
-use shelfsync_engine::{CredentialError, EngineError, SyncError};
+use shelfsync_engine::{BulkError, CredentialError, EngineError, SyncError};
 use shelfsync_shopify::ShopifyError;
 
 /// The process exit codes, as documented in `--help` and the crate docs.
@@ -70,7 +70,45 @@ impl Failure {
             EngineError::Sync(err @ (SyncError::Unexpected(_) | SyncError::Bulk(_))) => {
                 Self::new(Code::Store, err.to_string())
             }
+            EngineError::Bulk(err) => Self::bulk(err, store),
             other => Self::local(other.to_string()),
+        }
+    }
+
+    /// A bulk update that could not be planned, applied, undone or recovered.
+    pub fn bulk(err: BulkError, store: Option<&str>) -> Self {
+        match err {
+            BulkError::Unresolved(n) => Self::usage(format!(
+                "The plan has {}: fix the file, or pass --skip-problems to apply the other \
+                 rows. Nothing was written.",
+                crate::output::count(n, "problem", "problems")
+            )),
+            BulkError::Interrupted { id, detail } => Self::new(
+                Code::Store,
+                format!(
+                    "Bulk update {id} stopped because Shopify could not be reached ({detail}). \
+                     What it wrote is journaled: run `shelfsync bulk recover` to roll it back, \
+                     or `shelfsync bulk recover --finish` to send the rest."
+                ),
+            ),
+            BulkError::WrongState { id, state, what } => Self::usage(format!(
+                "Bulk update {id} is {}: {what}. See `shelfsync bulk list`.",
+                bulk_state(state)
+            )),
+            BulkError::Unknown(id) => Self::usage(format!(
+                "There is no bulk update {id}. See `shelfsync bulk list`."
+            )),
+            BulkError::NotSynced => Self::new(
+                Code::Store,
+                "The local cache is empty, so the file's SKUs cannot be matched yet. Run \
+                 `shelfsync sync --full` first.",
+            ),
+            BulkError::Shopify(err) => Self::shopify(err, store),
+            err @ BulkError::Unexpected(_) => Self::new(Code::Store, err.to_string()),
+            // The file could not be read, or the cache or the journal could not.
+            err @ (BulkError::Import(_) | BulkError::Cache(_) | BulkError::Journal { .. }) => {
+                Self::local(err.to_string())
+            }
         }
     }
 
@@ -119,6 +157,19 @@ impl Failure {
     /// A cache error outside the engine's front door (the CLI's direct reads and job edits).
     pub fn cache(err: impl std::fmt::Display) -> Self {
         Self::local(err.to_string())
+    }
+}
+
+/// How a bulk update's state reads in a sentence: "rolled back".
+pub fn bulk_state(state: shelfsync_store::BulkState) -> &'static str {
+    use shelfsync_store::BulkState;
+    match state {
+        BulkState::Applying => "applying",
+        BulkState::Applied => "applied",
+        BulkState::RollingBack => "rolling back",
+        BulkState::RolledBack => "rolled back",
+        BulkState::Undoing => "undoing",
+        BulkState::Undone => "undone",
     }
 }
 

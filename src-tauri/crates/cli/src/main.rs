@@ -8,10 +8,12 @@
 //!
 //! Commands: `connect`, `sync [--full]`, `status`, `jobs [list|retry ID…|retry --all|discard
 //! ID…]`, `inventory [QUERY] [--limit N]`, `disconnect`, `demo [--once]`, `daemon
-//! [--interval SECS]`. Every command takes `--json`, which prints one JSON value on stdout and
+//! [--interval SECS]`, `import FILE [--check | --apply [--yes]]`, `bulk [list|undo ID|recover
+//! [ID] [--finish]]`. Every command takes `--json`, which prints one JSON value on stdout and
 //! nothing else (`daemon` and `demo` print one object per line while they run); logs go to
 //! stderr and to a daily rolling file in the app's log folder (`SHELFSYNC_LOG` takes an
-//! `EnvFilter` directive; see `logs`).
+//! `EnvFilter` directive; see `logs`). Questions ("Apply 28 changes? [y/N]") are asked on
+//! stderr and only when stdin is a terminal; elsewhere `--yes` answers them.
 //!
 //! # Exit codes
 //!
@@ -21,10 +23,10 @@
 //! | --- | --- |
 //! | 0 | success |
 //! | 1 | a local problem: Shelfsync's data files or database |
-//! | 2 | usage error: unknown command or flag, missing argument, no secret given; or `import --check` found problems in the file |
-//! | 3 | store error: unreachable, credentials refused (the message says to reconnect), or no store connected |
+//! | 2 | usage error: unknown command or flag, missing argument, no secret given, a question to confirm with no terminal to ask on and no `--yes`; or `import` found problems in the file (and `--skip-problems` was not given) |
+//! | 3 | store error: unreachable, credentials refused (the message says to reconnect), no store connected, or the connection dropped during a bulk update (`shelfsync bulk recover` settles it) |
 //! | 4 | keychain error: no keychain service, keychain locked, or a secret missing; the message names the store and the next step |
-//! | 5 | partial failure: part of the work failed (some jobs could not be retried), or failed jobs wait for a person (`status`) |
+//! | 5 | partial failure: part of the work failed (some jobs could not be retried), failed jobs wait for a person (`status`), or a bulk update was rolled back, left rows out, or could not reverse some of its changes |
 //!
 //! A failure prints one line on stderr and never a secret.
 //!
@@ -81,7 +83,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Command::Disconnect => commands::connect::disconnect(&ctx).await,
             Command::Demo(args) => commands::demo::run(&ctx, args).await,
             Command::Daemon(args) => commands::daemon::run(&ctx, args).await,
-            Command::Import(args) => commands::import::run(&ctx, &args),
+            Command::Import(args) => commands::import::run(&ctx, &args).await,
+            Command::Bulk(args) => commands::bulk::run(&ctx, args.action).await,
         }
     });
     // A keychain or database call still on the blocking pool gets a moment to finish.

@@ -8,7 +8,8 @@
 //! D-Bus at a socket that does not exist, so they can never touch a real keychain.
 
 use serde_json::Value;
-use shelfsync_store::{Database, NewJob};
+use shelfsync_store::{BulkMode, Database, Durability, NewJob};
+use shopify_sim::store::AVAILABLE;
 use shopify_sim::{RunningSim, SimConfig};
 use std::path::Path;
 use std::process::Stdio;
@@ -107,6 +108,47 @@ impl User {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Runs the command on a pseudo-terminal (util-linux `script`) and types `answer` once it
+    /// has had time to ask; the exit code and the transcript (stdout and stderr together), or
+    /// `None` when `script` is not installed.
+    async fn run_on_terminal(&self, args: &[&str], answer: &str) -> Option<(i32, String)> {
+        if std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not installed");
+            return None;
+        }
+        let command: Vec<String> = std::iter::once(BIN)
+            .chain(args.iter().copied())
+            .map(|a| format!("'{a}'"))
+            .collect();
+        let shell = format!(
+            "(sleep 3; printf '%s\\n' '{answer}') | script -qec \"{}\" /dev/null",
+            command.join(" ")
+        );
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args(["-c", &shell])
+            .env("SHELFSYNC_DATA_DIR", self.path())
+            .env("SHELFSYNC_KEYCHAIN_NAMESPACE", &self.namespace)
+            .env("TERM", "xterm-256color")
+            .env_remove("NO_COLOR")
+            .env_remove("SHELFSYNC_LOG")
+            .stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("shelfsync {args:?} did not finish"))
+            .unwrap();
+        Some((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ))
     }
 
     /// A saved profile for `address`, as `connect` leaves it, without touching a keychain.
@@ -309,8 +351,20 @@ async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
             "http://127.0.0.1:9/123456789012/shop-events",
         ],
         &["sync", "--fast"],
-        &["import", "stock.csv"],
         &["import", "--check"],
+        // Nothing to confirm on (stdin is not a terminal) and no --yes: refused before any
+        // store is opened.
+        &["import", "stock.csv", "--apply"],
+        &["import", "stock.csv", "--apply", "--json"],
+        &["import", "stock.csv", "--yes"],
+        &["import", "stock.csv", "--skip-conflicts"],
+        &["import", "--check", "stock.csv", "--apply"],
+        &["import", "stock.csv", "--output", "plan.txt"],
+        &["bulk"],
+        &["bulk", "undo"],
+        &["bulk", "undo", "1"],
+        &["bulk", "undo", "0", "--yes"],
+        &["bulk", "list", "--limit", "0"],
     ] {
         let out = user.run(args).await;
         assert_eq!(out.code, 2, "{args:?}\n{}", out.stderr);
@@ -588,6 +642,437 @@ async fn jobs_list_retry_and_discard_work_on_the_local_queue() {
     let out = user.run(&["jobs", "retry", "--all", "--json"]).await;
     out.expect_code(0);
     assert_eq!(out.json()["retried"], 0);
+}
+
+/// A bulk update a crash left unfinished is in the journal (read without the keychain), and a
+/// command that opens the store warns about it and names the command that settles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfinished_bulk_update_is_listed_and_warned_about() {
+    let user = User::without_keychain("bulk-unfinished");
+    let address = "corner-shop.myshopify.com";
+    user.save_profile(address);
+    let out = user.run(&["bulk", "list", "--json"]).await;
+    out.expect_code(0);
+    assert_eq!(out.json(), serde_json::json!([]));
+
+    let plan = serde_json::json!({ "summary": {
+        "file_rows": 3, "quantity_changes": 2, "price_changes": 0, "unchanged": 1,
+        "large": 0, "problems": 0, "units_added": 5, "units_removed": 0,
+    }});
+    let id = {
+        let mut db = user.database(address);
+        let tx = db.write_with(Durability::Full).unwrap();
+        let id = tx
+            .begin_bulk_update("stock.csv", BulkMode::AllOrNothing, &plan.to_string())
+            .unwrap();
+        tx.commit().unwrap();
+        id
+    };
+    let out = user.run(&["bulk", "list", "--json"]).await;
+    out.expect_code(0);
+    let list = out.json();
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["file_name"], "stock.csv");
+    assert_eq!(list[0]["state"], "applying");
+    assert_eq!(list[0]["mode"], "all-or-nothing");
+    assert_eq!(list[0]["quantity_changes"], 2);
+    let out = user.run(&["bulk", "list"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("stock.csv") && out.stdout.contains("applying"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("`shelfsync bulk recover`"),
+        "{}",
+        out.stdout
+    );
+
+    // The warning comes before the store is opened (which fails here: no keychain).
+    let out = user.run(&["sync"]).await;
+    out.expect_code(4);
+    assert!(
+        out.stderr.contains(&format!(
+            "bulk update {id} (stock.csv) was interrupted; run `shelfsync bulk recover` to roll \
+             it back"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--finish"), "{}", out.stderr);
+}
+
+/// One stock level of the simulator: (sku, location name, variant, item, location, available).
+type Level = (String, String, u64, u64, u64, i64);
+
+fn levels(sim: &RunningSim) -> Vec<Level> {
+    let store = sim.state.read_store();
+    let mut out = Vec::new();
+    for v in store.variants.values() {
+        for (loc, level) in &store.inventory_items[&v.inventory_item_id].levels {
+            out.push((
+                v.sku.clone(),
+                store.locations[loc].name.clone(),
+                v.id,
+                v.inventory_item_id,
+                *loc,
+                level.quantities[AVAILABLE],
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn available(sim: &RunningSim, level: &Level) -> i64 {
+    sim.state.read_store().inventory_items[&level.3].levels[&level.4].quantities[AVAILABLE]
+}
+
+/// A plain `sku,location,quantity` file.
+fn stock_file(dir: &Path, name: &str, rows: &[(&str, &str, i64)]) -> String {
+    let mut text = String::from("sku,location,quantity\r\n");
+    for (sku, location, quantity) in rows {
+        text.push_str(&format!("{sku},\"{location}\",{quantity}\r\n"));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// What the engine calls a large change: more than half the value before, or 100 units.
+fn large(before: i64, after: i64) -> bool {
+    let delta = (after - before).abs();
+    delta > 100 || (before > 0 && delta * 2 > before)
+}
+
+/// A file built from the simulator's stock is planned (nothing written), written out as CSV,
+/// applied after `--yes` (never without a terminal or `--yes`), listed, and undone; a file
+/// with an unknown SKU is applied only with `--skip-problems`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run through .ci/test"]
+async fn import_plans_applies_lists_and_undoes_a_stock_file() {
+    let sim = sim().await;
+    let user = User::new("import-apply");
+    let token = sim.info.admin_token.clone().unwrap();
+    let address = sim.info.base_url.clone();
+    user.run_with_stdin(&["connect", &address], Some(&format!("{token}\n")))
+        .await
+        .expect_code(0);
+    user.run(&["sync", "--full"]).await.expect_code(0);
+
+    // Eight levels: one already right, one +500, four +5, two -2.
+    let picked: Vec<Level> = levels(&sim)
+        .into_iter()
+        .filter(|l| l.5 >= 2)
+        .take(8)
+        .collect();
+    assert_eq!(picked.len(), 8);
+    let wanted: Vec<i64> = picked
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match i {
+            0 => l.5,
+            1 => l.5 + 500,
+            2..=5 => l.5 + 5,
+            _ => l.5 - 2,
+        })
+        .collect();
+    let rows: Vec<(&str, &str, i64)> = picked
+        .iter()
+        .zip(&wanted)
+        .map(|(l, q)| (l.0.as_str(), l.1.as_str(), *q))
+        .collect();
+    let file = stock_file(user.path(), "stock.csv", &rows);
+    let expected_large = picked
+        .iter()
+        .zip(&wanted)
+        .filter(|(l, q)| large(l.5, **q))
+        .count();
+    let before: Vec<i64> = picked.iter().map(|l| available(&sim, l)).collect();
+
+    // The plan: summary on top, then the rows that change; plain text off a terminal.
+    let out = user.run(&["import", &file]).await;
+    out.expect_code(0);
+    let text = &out.stdout;
+    assert!(
+        text.starts_with("Plan for stock.csv (sku,location,quantity, 8 rows)"),
+        "{text}"
+    );
+    for line in [
+        "  Changes    7 (7 stock levels)",
+        "  Unchanged  1 (",
+        &format!("  Large      {expected_large} ("),
+        "  Problems   0",
+        "  Units      +520 added, -4 removed",
+        "  Prices     0 changes",
+        "Nothing was written. Add --apply to apply these 7 changes.",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+    assert!(text.find("Units").unwrap() < text.find("ROW").unwrap());
+    let big = &picked[1];
+    let big_line = text
+        .lines()
+        .find(|l| l.contains(&big.0) && l.contains(&big.1))
+        .unwrap_or_else(|| panic!("no line for {}:\n{text}", big.0));
+    let tokens: Vec<&str> = big_line.split_whitespace().collect();
+    let (from, to) = (big.5.to_string(), (big.5 + 500).to_string());
+    assert!(
+        tokens.ends_with(&[&from, "→", &to, "+500", "large"]),
+        "{big_line}"
+    );
+    // The row already right (row 2) is counted, not listed.
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some("2") && l.contains('→')),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "colour off a terminal: {text:?}");
+    let plan = user.run(&["import", &file, "--json"]).await;
+    plan.expect_code(0);
+    let plan = plan.json();
+    assert_eq!(plan["summary"]["quantity_changes"], 7);
+    assert_eq!(plan["summary"]["unchanged"], 1);
+    assert_eq!(plan["quantities"].as_array().unwrap().len(), 8);
+
+    // The whole plan as CSV: the header, then one line per row of the file.
+    let csv = user.path().join("plan.csv");
+    let out = user
+        .run(&["import", &file, "--output", csv.to_str().unwrap()])
+        .await;
+    out.expect_code(0);
+    let written = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,sku,product,variant,location,field,before,after,delta,large"
+    );
+    assert_eq!(lines.len(), 9, "{written}");
+    assert!(
+        lines[2].starts_with(&format!("3,{},", big.0))
+            && lines[2].ends_with(&format!(",available,{},{},+500,true", big.5, big.5 + 500)),
+        "{written}"
+    );
+    assert!(lines[1].ends_with(",0,false"), "{written}");
+    let json_path = user.path().join("plan.json");
+    user.run(&["import", &file, "--output", json_path.to_str().unwrap()])
+        .await
+        .expect_code(0);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(saved["summary"]["quantity_changes"], 7);
+
+    // No terminal to ask on and no --yes: refused, and nothing is written or journaled.
+    let out = user.run(&["import", &file, "--apply"]).await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let now: Vec<i64> = picked.iter().map(|l| available(&sim, l)).collect();
+    assert_eq!(now, before, "the preview and the refusal wrote nothing");
+    assert_eq!(
+        user.run(&["bulk", "list", "--json"]).await.json(),
+        serde_json::json!([])
+    );
+
+    // On a terminal the plan is coloured and the question asked; "n" writes nothing.
+    if let Some((code, transcript)) = user
+        .run_on_terminal(&["import", &file, "--apply"], "n")
+        .await
+    {
+        assert_eq!(code, 0, "{transcript}");
+        assert!(
+            transcript.contains("Apply 7 changes to Shelfsync Sim"),
+            "{transcript}"
+        );
+        assert!(transcript.contains("[y/N]"), "{transcript}");
+        assert!(transcript.contains("Nothing was written."), "{transcript}");
+        assert!(
+            transcript.contains("\u{1b}[33mlarge\u{1b}[0m"),
+            "large changes in yellow: {transcript:?}"
+        );
+        let now: Vec<i64> = picked.iter().map(|l| available(&sim, l)).collect();
+        assert_eq!(now, before, "declined: nothing written");
+    }
+
+    // Applied: progress on stderr, the outcome on stdout, the new values in the store.
+    let out = user.run(&["import", &file, "--apply", "--yes"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("Applying: 7/7 changes"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("Bulk update 1 (stock.csv) applied: 7 changes written."),
+        "{}",
+        out.stdout
+    );
+    let now: Vec<i64> = picked.iter().map(|l| available(&sim, l)).collect();
+    assert_eq!(now, wanted);
+
+    let out = user.run(&["bulk", "list", "--json"]).await;
+    out.expect_code(0);
+    let list = out.json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["id"], 1);
+    assert_eq!(list[0]["state"], "applied");
+    assert_eq!(list[0]["quantity_changes"], 7);
+    assert_eq!(list[0]["outcome"]["applied"], 7);
+    let out = user.run(&["bulk", "list"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("stock.csv") && out.stdout.contains("applied"),
+        "{}",
+        out.stdout
+    );
+
+    // A sale after the apply: undoing reverses by delta, so the sold unit stays sold.
+    {
+        let now = sim.state.clock.now();
+        sim.state
+            .write_store()
+            .place_order(&[(big.2, 1)], Some(big.4), now)
+            .unwrap();
+    }
+    let out = user.run(&["bulk", "undo", "1"]).await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    let out = user.run(&["bulk", "undo", "1", "--yes"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("reverses 7 changes") && out.stdout.contains("AFTER UNDO"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Bulk update 1 (stock.csv) undone: 7 changes reversed."),
+        "{}",
+        out.stdout
+    );
+    let mut expected = before.clone();
+    expected[1] -= 1;
+    let now: Vec<i64> = picked.iter().map(|l| available(&sim, l)).collect();
+    assert_eq!(now, expected);
+    assert_eq!(
+        user.run(&["bulk", "list", "--json"]).await.json()[0]["state"],
+        "undone"
+    );
+    let out = user.run(&["bulk", "undo", "1", "--yes"]).await;
+    out.expect_code(2);
+    assert!(out.stderr.contains("is undone"), "{}", out.stderr);
+
+    // An unknown SKU: the plan has a problem, and applying needs --skip-problems.
+    let target = &picked[2];
+    let current = available(&sim, target);
+    let file = stock_file(
+        user.path(),
+        "supplier.csv",
+        &[
+            (target.0.as_str(), target.1.as_str(), current + 3),
+            ("NOPE-404", target.1.as_str(), 5),
+        ],
+    );
+    let out = user.run(&["import", &file, "--apply", "--yes"]).await;
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("row 3") && out.stdout.contains("NOPE-404"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("--skip-problems"), "{}", out.stderr);
+    assert_eq!(available(&sim, target), current);
+    let out = user
+        .run(&[
+            "import",
+            &file,
+            "--apply",
+            "--yes",
+            "--skip-problems",
+            "--json",
+        ])
+        .await;
+    out.expect_code(0);
+    let applied = out.json();
+    assert_eq!(applied["summary"]["problems"], 1);
+    assert_eq!(applied["outcome"]["state"], "applied");
+    assert_eq!(applied["outcome"]["applied"], 1);
+    assert_eq!(available(&sim, target), current + 3);
+
+    // Two updates a kill interrupted before their first request (their plans journaled, no
+    // request sent): commands warn, `bulk recover --finish ID` sends one, `bulk recover` rolls
+    // back the rest.
+    let (a, b) = (&picked[3], &picked[4]);
+    let (a_now, b_now) = (available(&sim, a), available(&sim, b));
+    let file = stock_file(
+        user.path(),
+        "restock.csv",
+        &[(&a.0, &a.1, a_now + 4), (&b.0, &b.1, b_now + 6)],
+    );
+    let saved = user.path().join("restock.json");
+    user.run(&["import", &file, "--output", saved.to_str().unwrap()])
+        .await
+        .expect_code(0);
+    let plan = std::fs::read_to_string(&saved).unwrap();
+    let interrupted: Vec<i64> = (0..2)
+        .map(|_| {
+            let mut db = user.database(&address);
+            let tx = db.write_with(Durability::Full).unwrap();
+            let id = tx
+                .begin_bulk_update("restock.csv", BulkMode::AllOrNothing, &plan)
+                .unwrap();
+            tx.commit().unwrap();
+            id
+        })
+        .collect();
+    assert_eq!(interrupted, [3, 4]);
+    let out = user.run(&["sync"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stderr
+            .contains("bulk update 3 (restock.csv) was interrupted")
+            && out
+                .stderr
+                .contains("bulk update 4 (restock.csv) was interrupted"),
+        "{}",
+        out.stderr
+    );
+    let out = user.run(&["bulk", "recover", "3", "--finish"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("Bulk update 3 (restock.csv) applied: 2 changes written."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        (available(&sim, a), available(&sim, b)),
+        (a_now + 4, b_now + 6)
+    );
+    let out = user.run(&["bulk", "recover", "--json"]).await;
+    out.expect_code(0);
+    let recovered = out.json();
+    assert_eq!(recovered.as_array().unwrap().len(), 1, "{recovered}");
+    assert_eq!(recovered[0]["id"], 4);
+    assert_eq!(recovered[0]["file_name"], "restock.csv");
+    assert_eq!(recovered[0]["state"], "rolled-back");
+    assert_eq!(
+        (available(&sim, a), available(&sim, b)),
+        (a_now + 4, b_now + 6),
+        "nothing of 4 had been sent, so nothing is reversed"
+    );
+    let out = user.run(&["bulk", "recover"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("No bulk update is unfinished"),
+        "{}",
+        out.stdout
+    );
+    let out = user.run(&["sync"]).await;
+    assert!(!out.stderr.contains("interrupted"), "{}", out.stderr);
+    sim.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,7 @@ pub async fn run(ctx: &Context, args: ConnectArgs) -> Result<(), Failure> {
         }
         Err(err) => return Err(Failure::engine(err, None)),
     };
+    ctx.warn_unfinished_bulk_updates().await;
     if ctx.json {
         output::json(&json!({ "connected": true, "store": profile }))
     } else {

@@ -80,6 +80,7 @@ pub async fn run(ctx: &Context, args: DaemonArgs) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
+    ctx.warn_unfinished_bulk_updates().await;
     let engine = ctx.daemon_engine();
     // Subscribed before the session starts, so not even the first job's events are missed.
     let events = engine.events().subscribe();

@@ -37,6 +37,7 @@ pub async fn run(ctx: &Context) -> Result<(), Failure> {
         .get(&StoreKey::new(&profile.address), kind)
         .await?;
     let view = from_cache(ctx, profile).await?;
+    ctx.warn_unfinished_bulk_updates().await;
     if ctx.json {
         output::json(&view)?;
     } else {

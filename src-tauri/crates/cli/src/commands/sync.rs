@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 pub async fn run(ctx: &Context, full: bool) -> Result<(), Failure> {
+    ctx.warn_unfinished_bulk_updates().await;
     let engine = ctx.engine();
     let profile = engine.resume().await?;
     let kind = if full {
