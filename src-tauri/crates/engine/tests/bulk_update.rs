@@ -446,7 +446,11 @@ async fn prices_apply_per_product_and_undo_leaves_a_price_changed_since() {
     assert_eq!(variants.len(), 6);
     let mut text = String::from("sku,price\n");
     for (sku, _, cents, _) in &variants {
-        text.push_str(&format!("{sku},{}.{:02}\n", (cents + 100) / 100, (cents + 100) % 100));
+        text.push_str(&format!(
+            "{sku},{}.{:02}\n",
+            (cents + 100) / 100,
+            (cents + 100) % 100
+        ));
     }
     let path = s.dir.path().join("prices.csv");
     std::fs::write(&path, text).unwrap();
@@ -456,7 +460,11 @@ async fn prices_apply_per_product_and_undo_leaves_a_price_changed_since() {
         mode: BulkMode::AllOrNothing,
         skip_problems: false,
     };
-    let outcome = s.bulk.apply(&plan, options, &mut no_progress()).await.unwrap();
+    let outcome = s
+        .bulk
+        .apply(&plan, options, &mut no_progress())
+        .await
+        .unwrap();
     assert_eq!((outcome.state, outcome.applied), (BulkState::Applied, 6));
     for (_, id, cents, _) in &variants {
         assert_eq!(price_of(&s.sim, *id), cents + 100);
@@ -490,7 +498,11 @@ async fn a_price_changed_after_the_plan_rolls_back_the_stock_already_applied() {
     // The store has two locations, so a product file's quantities would be ambiguous; this
     // one sets prices only. Stock comes from a second file applied first.
     let stock_path = quantity_file(s.dir.path(), &rows);
-    let stock_plan = s.bulk.plan(&stock_path, PlanOptions::default()).await.unwrap();
+    let stock_plan = s
+        .bulk
+        .plan(&stock_path, PlanOptions::default())
+        .await
+        .unwrap();
     let mut plan = s.bulk.plan(&path, PlanOptions::default()).await.unwrap();
     assert_eq!(plan.summary.price_changes, 6, "{:?}", plan.problems);
     // One plan with both: stock rows first, then prices (as a product file with quantities

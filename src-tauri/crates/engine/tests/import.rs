@@ -250,19 +250,28 @@ mug,,MUG-L,14,0,,\n";
     let file = "sku;price\r\nA-1;3.99\r\nA-2;3,99\r\n";
     let read = read(file.as_bytes()).unwrap();
     assert_eq!(read.wanted.len(), 1);
-    assert_eq!(kinds(&read.check.problems), [(3, Some("price"), ProblemKind::NotANumber)]);
+    assert_eq!(
+        kinds(&read.check.problems),
+        [(3, Some("price"), ProblemKind::NotANumber)]
+    );
 }
 
 #[test]
 fn a_twelve_thousand_row_file_with_blank_lines_and_quoted_cells_keeps_spreadsheet_row_numbers() {
     // As a spreadsheet saves it: BOM, semicolons, CRLF, quoted cells holding the delimiter
     // and a line break, blank lines here and there.
-    let mut file = String::from("\u{feff}Handle;Title;SKU;Location;Available (not editable);On hand (current);On hand (new)\r\n");
+    let mut file = String::from(
+        "\u{feff}Handle;Title;SKU;Location;Available (not editable);On hand (current);On hand (new)\r\n",
+    );
     let mut row = 1u64;
     let mut bad_rows = Vec::new();
     for i in 0..12_000u64 {
         if i % 1000 == 999 {
-            file.push_str(if i % 2000 == 999 { "\r\n" } else { ";;;;;;\r\n" });
+            file.push_str(if i % 2000 == 999 {
+                "\r\n"
+            } else {
+                ";;;;;;\r\n"
+            });
             row += 1;
         }
         row += 1;
@@ -278,7 +287,9 @@ fn a_twelve_thousand_row_file_with_blank_lines_and_quoted_cells_keeps_spreadshee
             }
             _ => (i % 50).to_string(),
         };
-        file.push_str(&format!("mug-{i};{title};SKU-{i};\"Shop; Main\";1;1;{new}\r\n"));
+        file.push_str(&format!(
+            "mug-{i};{title};SKU-{i};\"Shop; Main\";1;1;{new}\r\n"
+        ));
     }
     let read = read(file.as_bytes()).unwrap();
     let c = &read.check;

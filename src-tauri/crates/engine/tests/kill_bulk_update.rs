@@ -121,7 +121,7 @@ async fn run(seed: u64) {
             .await
             .unwrap();
     }
-    let rows = levels(&sim, 600);
+    let rows = levels(&sim, 450);
     let mut tally: HashMap<&str, usize> = HashMap::new();
     for run in 0..RUNS {
         // A file moving every row by a random amount; the plan is made by the parent, as the

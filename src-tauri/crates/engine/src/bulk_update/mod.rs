@@ -206,8 +206,9 @@ pub enum BulkError {
         what: &'static str,
     },
     #[error(
-        "bulk update {id} stopped because Shopify could not be reached; it is journaled and will \
-         be finished or reversed at the next start (`shelfsync bulk recover`): {detail}"
+        "bulk update {id} stopped because Shopify could not be reached; it is journaled, and \
+         once the store answers it can be rolled back or finished (the Bulk update page, or \
+         `shelfsync bulk recover`): {detail}"
     )]
     Interrupted { id: i64, detail: String },
     #[error("Shopify answered something unexpected: {0}")]
