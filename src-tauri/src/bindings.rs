@@ -52,6 +52,21 @@ pub fn render() -> String {
         crate::intake::WebhookSettingsView::decl(&cfg),
         crate::intake::TestDeliveryView::decl(&cfg),
         crate::intake::TestWebhookReportView::decl(&cfg),
+        crate::bulk::FileFormatView::decl(&cfg),
+        crate::bulk::QuantityFieldView::decl(&cfg),
+        crate::bulk::QuantityRowView::decl(&cfg),
+        crate::bulk::PriceRowView::decl(&cfg),
+        crate::bulk::ProblemView::decl(&cfg),
+        crate::bulk::PlanSummaryView::decl(&cfg),
+        crate::bulk::BulkPlanView::decl(&cfg),
+        crate::bulk::BulkModeView::decl(&cfg),
+        crate::bulk::BulkStateView::decl(&cfg),
+        crate::bulk::RecoveryView::decl(&cfg),
+        crate::bulk::ConflictView::decl(&cfg),
+        crate::bulk::BulkOutcomeView::decl(&cfg),
+        crate::bulk::BulkSummaryView::decl(&cfg),
+        crate::bulk::UndoRowView::decl(&cfg),
+        crate::bulk::UndoPreviewView::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

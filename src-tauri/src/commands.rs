@@ -4,7 +4,10 @@
 //! TypeScript `Commands` map in `ui/src/lib/bindings.ts`, so a command cannot be
 //! registered without a typed signature in the UI, or the other way round.
 
-use crate::error::UiError;
+use crate::bulk::{
+    BulkModeView, BulkOutcomeView, BulkPlanView, BulkSummaryView, RecoveryView, UndoPreviewView,
+};
+use crate::error::{ErrorCode, UiError};
 use crate::intake::{TestWebhookReportView, WebhookSecrets, WebhookSettingsView};
 use crate::orders::{OrderStatusView, OrderView, SkuThresholdView};
 use crate::settings::{Settings, WebhookSettings};
@@ -13,7 +16,8 @@ use crate::views::{
     ActivityView, ConnectRequest, FailedJobView, InventoryPage, StatusView, StoreView,
 };
 use serde::{Deserialize, Serialize};
-use shelfsync_engine::{ConnectWith, Secret, SyncKind};
+use shelfsync_engine::bulk_update::{ApplyOptions, PlanOptions};
+use shelfsync_engine::{BulkError, ConnectWith, EngineError, Secret, SyncKind};
 use tauri::{AppHandle, State};
 use ts_rs::TS;
 
@@ -74,12 +78,9 @@ pub async fn connect_store(
 #[tauri::command]
 pub async fn start_demo(state: State<'_, AppState>) -> Result<StoreView, UiError> {
     let engine = state.open_demo().await?;
-    let profile = engine.profile().ok_or_else(|| {
-        UiError::new(
-            crate::error::ErrorCode::Internal,
-            "the demo store did not connect",
-        )
-    })?;
+    let profile = engine
+        .profile()
+        .ok_or_else(|| UiError::new(ErrorCode::Internal, "the demo store did not connect"))?;
     Ok(StoreView::from_profile(&profile, true))
 }
 
@@ -213,7 +214,7 @@ pub fn get_settings(state: State<'_, AppState>) -> Result<SettingsView, UiError>
 pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<Settings, UiError> {
     state
         .save_settings(settings)
-        .map_err(|message| UiError::new(crate::error::ErrorCode::InvalidInput, message))
+        .map_err(|message| UiError::new(ErrorCode::InvalidInput, message))
 }
 
 /// The webhook settings, which keys are saved, and whether intake runs.
@@ -247,6 +248,131 @@ pub async fn send_test_webhook(
         .await
         .map_err(crate::intake::intake_error)?;
     Ok(report.into())
+}
+
+/// Reads the file at `path` and works out what it would change, against the store's current
+/// values (read from Shopify now, not from the local copy). Writes nothing to the store. The
+/// plan stays here; the answer shows it, with the handle that applies it.
+#[tauri::command]
+pub async fn plan_bulk_update(
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<BulkPlanView, UiError> {
+    let Some(path) = crate::bulk::typed_path(&path) else {
+        return Err(UiError::new(
+            ErrorCode::InvalidInput,
+            "Enter the path of a CSV file, or drop the file on this window.",
+        ));
+    };
+    let engine = state.engine();
+    let plan = engine
+        .plan_bulk_update(&path, PlanOptions::default())
+        .await?;
+    let (handle, plan) = state.bulk().show(engine, plan);
+    Ok(BulkPlanView::from_plan(handle, &plan))
+}
+
+/// Applies the plan shown under `handle`, exactly as shown; progress arrives as
+/// `bulkProgress` events and the end as a `bulkFinished` event too. A plan is applied once:
+/// after that (or after a failure midway) its handle no longer applies anything.
+#[tauri::command]
+pub async fn apply_bulk_update(
+    state: State<'_, AppState>,
+    handle: Id,
+    mode: BulkModeView,
+    skip_problems: bool,
+) -> Result<BulkOutcomeView, UiError> {
+    let engine = state.engine();
+    let plan = state.bulk().plan(handle.0, &engine)?;
+    let running = state.bulk().start()?;
+    let options = ApplyOptions {
+        mode: mode.into(),
+        skip_problems,
+    };
+    let applied = crate::bulk::to_the_end(move || async move {
+        let _running = running;
+        engine.apply_bulk_update(&plan, options).await
+    })
+    .await;
+    match applied {
+        // Refused before anything was written: the same plan can be applied with other choices.
+        Ok(Err(err @ EngineError::Bulk(BulkError::Unresolved(_)))) => Err(err.into()),
+        // Anything else has written it, or may have written part of it (the journal has it
+        // then, and the page offers to roll it back or finish it): it is not applied again.
+        applied => {
+            state.bulk().forget(handle.0);
+            Ok((&applied??).into())
+        }
+    }
+}
+
+/// What undoing bulk update `id` would put back, and what it would leave because the store
+/// changed since. Writes nothing.
+#[tauri::command]
+pub async fn bulk_undo_preview(
+    state: State<'_, AppState>,
+    id: Id,
+) -> Result<UndoPreviewView, UiError> {
+    let bulk = state.engine().bulk_updates()?;
+    let preview = crate::bulk::to_the_end(move || async move {
+        bulk.undo_preview(id.0).await.map_err(UiError::from)
+    })
+    .await??;
+    UndoPreviewView::from_engine(&preview)
+}
+
+/// Undoes bulk update `id`: each change is reversed by its difference, so units sold since
+/// stay sold. Progress arrives as events.
+#[tauri::command]
+pub async fn undo_bulk_update(
+    state: State<'_, AppState>,
+    id: Id,
+) -> Result<BulkOutcomeView, UiError> {
+    let engine = state.engine();
+    let running = state.bulk().start()?;
+    let outcome = crate::bulk::to_the_end(move || async move {
+        let _running = running;
+        engine.undo_bulk_update(id.0).await
+    })
+    .await??;
+    Ok((&outcome).into())
+}
+
+/// Rolls back (the safe choice) or finishes bulk update `id`, which a crash or a lost
+/// connection stopped midway. Progress arrives as events.
+#[tauri::command]
+pub async fn recover_bulk_update(
+    state: State<'_, AppState>,
+    id: Id,
+    choice: RecoveryView,
+) -> Result<BulkOutcomeView, UiError> {
+    let engine = state.engine();
+    let running = state.bulk().start()?;
+    let outcome = crate::bulk::to_the_end(move || async move {
+        let _running = running;
+        engine.recover_bulk_update(id.0, choice.into()).await
+    })
+    .await??;
+    Ok((&outcome).into())
+}
+
+/// The latest bulk updates, newest first (at most 200).
+#[tauri::command]
+pub async fn list_bulk_updates(
+    state: State<'_, AppState>,
+    limit: u32,
+) -> Result<Vec<BulkSummaryView>, UiError> {
+    let updates = state.engine().bulk_updates()?.list(limit.min(200)).await?;
+    Ok(updates.iter().map(Into::into).collect())
+}
+
+/// Bulk updates a crash or a lost connection stopped midway, oldest first.
+#[tauri::command]
+pub async fn unfinished_bulk_updates(
+    state: State<'_, AppState>,
+) -> Result<Vec<BulkSummaryView>, UiError> {
+    let updates = state.engine().bulk_updates()?.unfinished().await?;
+    Ok(updates.iter().map(Into::into).collect())
 }
 
 /// Types that cross the boundary as a plain TypeScript type (`number`, `string`).
@@ -348,4 +474,11 @@ ui_commands! {
     fn get_webhook_settings() -> WebhookSettingsView;
     fn save_webhook_settings(settings: WebhookSettings, secrets: WebhookSecrets) -> WebhookSettingsView;
     fn send_test_webhook() -> TestWebhookReportView;
+    fn plan_bulk_update(path: String) -> BulkPlanView;
+    fn apply_bulk_update(handle: Id, mode: BulkModeView, skip_problems: bool) -> BulkOutcomeView;
+    fn bulk_undo_preview(id: Id) -> UndoPreviewView;
+    fn undo_bulk_update(id: Id) -> BulkOutcomeView;
+    fn recover_bulk_update(id: Id, choice: RecoveryView) -> BulkOutcomeView;
+    fn list_bulk_updates(limit: u32) -> Vec<BulkSummaryView>;
+    fn unfinished_bulk_updates() -> Vec<BulkSummaryView>;
 }

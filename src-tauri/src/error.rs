@@ -6,7 +6,7 @@
 //! engine error's own text, which never contains a secret.
 
 use serde::Serialize;
-use shelfsync_engine::{CredentialError, EngineError, SyncError};
+use shelfsync_engine::{BulkError, CredentialError, EngineError, SyncError};
 use shelfsync_shopify::ShopifyError;
 use ts_rs::TS;
 
@@ -83,12 +83,65 @@ impl From<EngineError> for UiError {
             EngineError::NotConnected => ErrorCode::NotConnected,
             EngineError::Credentials(c) => return UiError::from(clone_credential_error(c)),
             EngineError::Shopify(s) | EngineError::Sync(SyncError::Shopify(s)) => shopify_code(s),
+            EngineError::Bulk(b) => return bulk_error(b),
             EngineError::Cache(_) | EngineError::Sync(_) | EngineError::Files { .. } => {
                 ErrorCode::Internal
             }
         };
         UiError::new(code, err.to_string())
     }
+}
+
+impl From<BulkError> for UiError {
+    fn from(err: BulkError) -> Self {
+        bulk_error(&err)
+    }
+}
+
+/// A bulk update's error for the UI. A problem with the file or with the update's state is
+/// the owner's to fix (invalid input); Shopify out of reach is worth a retry; the rest is ours.
+/// Where the engine's text speaks of the command line, the app's says what to do here.
+fn bulk_error(err: &BulkError) -> UiError {
+    let code = match err {
+        BulkError::Import(_)
+        | BulkError::NotSynced
+        | BulkError::Unresolved(_)
+        | BulkError::Unknown(_)
+        | BulkError::WrongState { .. } => ErrorCode::InvalidInput,
+        BulkError::Interrupted { .. } => ErrorCode::StoreUnreachable,
+        BulkError::Shopify(s) => shopify_code(s),
+        BulkError::Cache(_) | BulkError::Unexpected(_) | BulkError::Journal { .. } => {
+            ErrorCode::Internal
+        }
+    };
+    let message = match err {
+        BulkError::Import(e) => {
+            format!("Shelfsync {e}. Check the path, and that the file is there and readable.")
+        }
+        BulkError::NotSynced => "Shelfsync has no copy of the store yet. Wait for the first sync \
+                                 to finish, then choose the file again."
+            .into(),
+        BulkError::Unresolved(n) => format!(
+            "The file has {n} {} Shelfsync cannot apply. Fix the file and choose it again, or \
+             choose to skip the rows with problems.",
+            if *n == 1 { "row" } else { "rows" }
+        ),
+        BulkError::Unknown(id) => format!(
+            "Shelfsync has no bulk update {id}. Reopen the Bulk update page to see the current ones."
+        ),
+        BulkError::WrongState { state, what, .. } => format!(
+            "This bulk update is {} now: {what}. Reopen the Bulk update page to see where it \
+             stands.",
+            crate::bulk::state_words(*state)
+        ),
+        BulkError::Interrupted { detail, .. } => format!(
+            "The bulk update stopped because Shopify could not be reached ({detail}). Nothing is \
+             lost: it is saved, and the Bulk update page offers to roll it back or finish it once \
+             the store answers again."
+        ),
+        other => other.to_string(),
+    };
+    UiError::new(code, message)
 }
 
 fn clone_credential_error(err: &CredentialError) -> CredentialError {
@@ -160,6 +213,58 @@ mod tests {
         assert_eq!(
             UiError::from(EngineError::NotConnected).code,
             ErrorCode::NotConnected
+        );
+    }
+
+    #[test]
+    fn bulk_update_errors_say_whose_move_it_is() {
+        let refused = UiError::from(EngineError::Bulk(BulkError::Unresolved(3)));
+        assert_eq!(refused.code, ErrorCode::InvalidInput);
+        assert!(
+            refused.message.contains("skip the rows"),
+            "{}",
+            refused.message
+        );
+        let done = UiError::from(BulkError::WrongState {
+            id: 4,
+            state: shelfsync_store::BulkState::Undone,
+            what: "only an applied update can be undone",
+        });
+        assert_eq!(done.code, ErrorCode::InvalidInput);
+        assert!(done.message.contains("is undone now"), "{}", done.message);
+        let cut = UiError::from(BulkError::Interrupted {
+            id: 4,
+            detail: "connection reset".into(),
+        });
+        assert_eq!(cut.code, ErrorCode::StoreUnreachable);
+        assert!(
+            cut.message.contains("roll it back or finish it")
+                && !cut.message.contains("shelfsync bulk"),
+            "the app's own next step, not the command line's: {}",
+            cut.message
+        );
+        let offline = UiError::from(BulkError::Shopify(ShopifyError::Network {
+            shop: "shop.myshopify.com".into(),
+            detail: "connection refused".into(),
+        }));
+        assert_eq!(offline.code, ErrorCode::StoreUnreachable);
+        let unreadable = UiError::from(BulkError::Import(
+            shelfsync_engine::import::ImportError::Read {
+                path: "/tmp/stock.csv".into(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            },
+        ));
+        assert_eq!(unreadable.code, ErrorCode::InvalidInput);
+        assert!(
+            unreadable
+                .message
+                .starts_with("Shelfsync could not read /tmp/stock.csv"),
+            "{}",
+            unreadable.message
+        );
+        assert_eq!(
+            UiError::from(BulkError::Unexpected("bad answer".into())).code,
+            ErrorCode::Internal
         );
     }
 }

@@ -6,6 +6,7 @@
 //! window, it belongs in the engine.
 
 pub mod bindings;
+pub mod bulk;
 pub mod commands;
 pub mod error;
 pub mod intake;

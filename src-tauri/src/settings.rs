@@ -33,6 +33,8 @@ pub struct Settings {
     pub notify_new_orders: bool,
     /// Notify when a variant's stock falls to its low-stock line.
     pub notify_low_stock: bool,
+    /// Notify when a bulk update is applied, rolled back or undone.
+    pub notify_bulk_updates: bool,
     /// Start Shelfsync when you log in.
     pub start_at_login: bool,
 }
@@ -49,6 +51,7 @@ impl Default for Settings {
             notify_relay_unreachable: true,
             notify_new_orders: true,
             notify_low_stock: true,
+            notify_bulk_updates: true,
             start_at_login: false,
         }
     }
@@ -83,6 +86,7 @@ impl Settings {
             NoticeKind::RelayUnreachable => self.notify_relay_unreachable,
             NoticeKind::NewOrder => self.notify_new_orders,
             NoticeKind::LowStock => self.notify_low_stock,
+            NoticeKind::BulkUpdate => self.notify_bulk_updates,
         }
     }
 }
@@ -342,6 +346,7 @@ pub enum NoticeKind {
     RelayUnreachable,
     NewOrder,
     LowStock,
+    BulkUpdate,
 }
 
 impl NoticeKind {
@@ -379,6 +384,11 @@ impl NoticeKind {
                     format!("{held} more variants fell to their low-stock line.")
                 },
             ),
+            NoticeKind::BulkUpdate => shelfsync(if held == 1 {
+                "1 more bulk update ended: see Activity.".to_string()
+            } else {
+                format!("{held} more bulk updates ended: see Activity.")
+            }),
         }
     }
 }
@@ -501,6 +511,10 @@ mod tests {
         assert_eq!(old.settings.poll_interval_secs, 30);
         assert_eq!(old.webhooks, WebhookSettings::default());
         assert!(old.settings.wants(NoticeKind::SubscriptionLost));
+        assert!(
+            old.settings.wants(NoticeKind::BulkUpdate),
+            "a file from before bulk updates notifies about them"
+        );
     }
 
     fn webhooks(f: impl FnOnce(&mut WebhookSettings)) -> WebhookSettings {

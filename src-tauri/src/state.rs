@@ -101,6 +101,8 @@ pub struct AppState {
     /// A problem reading the settings file, shown on the Settings page.
     settings_problem: Mutex<Option<String>>,
     notices: Mutex<Coalescer>,
+    /// The bulk update plan on screen, and whether one is running.
+    bulk: crate::bulk::BulkDesk,
 }
 
 impl AppState {
@@ -137,6 +139,7 @@ impl AppState {
             intake_problem: Mutex::new(None),
             settings_problem: Mutex::new(settings_problem),
             notices: Mutex::new(Coalescer::new(NOTICE_WINDOW)),
+            bulk: crate::bulk::BulkDesk::default(),
         };
         state.apply_low_stock(&engine);
         state.watch(&engine, &state.tasks());
@@ -153,6 +156,11 @@ impl AppState {
 
     pub fn is_demo(&self) -> bool {
         self.lock().demo
+    }
+
+    /// The bulk update plan on screen, and whether one is running.
+    pub fn bulk(&self) -> &crate::bulk::BulkDesk {
+        &self.bulk
     }
 
     fn tasks(&self) -> CancellationToken {
@@ -388,6 +396,9 @@ impl AppState {
             EngineEvent::Relay { relay } => crate::intake::relay_notice(relay),
             EngineEvent::NewOrder { order } => Some(crate::orders::order_notice(order)),
             EngineEvent::LowStock { stock } => Some(crate::orders::low_stock_notice(stock)),
+            EngineEvent::BulkFinished { file_name, outcome } => {
+                Some(crate::bulk::finished_notice(file_name, outcome))
+            }
             _ => None,
         };
         if let Some(notice) = notice {

@@ -97,7 +97,9 @@ impl TrayModel {
             | EngineEvent::Bucket { .. }
             | EngineEvent::NewOrder { .. }
             | EngineEvent::LowStock { .. }
-            | EngineEvent::Reconciled { .. } => {}
+            | EngineEvent::Reconciled { .. }
+            | EngineEvent::BulkProgress { .. }
+            | EngineEvent::BulkFinished { .. } => {}
         }
     }
 

@@ -357,6 +357,26 @@ pub enum UiEvent {
         #[ts(type = "number")]
         repaired_last_day: u64,
     },
+    /// A bulk update (or its reversal) sent another chunk of rows.
+    BulkProgress {
+        /// The bulk update's id.
+        #[ts(type = "number")]
+        id: i64,
+        /// Reversing what was applied (a rollback or an undo) rather than applying.
+        reversing: bool,
+        #[ts(type = "number")]
+        done: u64,
+        #[ts(type = "number")]
+        total: u64,
+        /// Rows per second so far.
+        rate: f64,
+        seconds_left: Option<f64>,
+    },
+    /// A bulk update ended: applied, rolled back or undone (see `outcome.state`).
+    BulkFinished {
+        file_name: String,
+        outcome: crate::bulk::BulkOutcomeView,
+    },
 }
 
 impl UiEvent {
@@ -473,6 +493,11 @@ impl From<EngineEvent> for UiEvent {
                 checked: r.checked,
                 repaired: r.repaired,
                 repaired_last_day: r.repaired_last_day,
+            },
+            EngineEvent::BulkProgress { progress } => crate::bulk::progress_event(progress),
+            EngineEvent::BulkFinished { file_name, outcome } => UiEvent::BulkFinished {
+                file_name,
+                outcome: (&outcome).into(),
             },
         }
     }

@@ -113,7 +113,19 @@ state: string, attempts: number, lastError: string | null, } | { "type": "attent
 /**
  * `registered`, `lost` or `restored`.
  */
-change: string, } | { "type": "relay", reachable: boolean, error: string | null, retryInMs: number | null, } | { "type": "newOrder", id: number, name: string, totalPrice: string, currencyCode: string, units: number, firstLine: string | null, } | { "type": "lowStock", variantId: number, sku: string | null, title: string, available: number, threshold: number, } | { "type": "reconciled", reason: string, checked: number, repaired: number, repairedLastDay: number, };
+change: string, } | { "type": "relay", reachable: boolean, error: string | null, retryInMs: number | null, } | { "type": "newOrder", id: number, name: string, totalPrice: string, currencyCode: string, units: number, firstLine: string | null, } | { "type": "lowStock", variantId: number, sku: string | null, title: string, available: number, threshold: number, } | { "type": "reconciled", reason: string, checked: number, repaired: number, repairedLastDay: number, } | { "type": "bulkProgress", 
+/**
+ * The bulk update's id.
+ */
+id: number, 
+/**
+ * Reversing what was applied (a rollback or an undo) rather than applying.
+ */
+reversing: boolean, done: number, total: number, 
+/**
+ * Rows per second so far.
+ */
+rate: number, secondsLeft: number | null, } | { "type": "bulkFinished", fileName: string, outcome: BulkOutcomeView, };
 
 export type FailedJobView = { id: number, 
 /**
@@ -233,6 +245,10 @@ notifyNewOrders: boolean,
  * Notify when a variant's stock falls to its low-stock line.
  */
 notifyLowStock: boolean, 
+/**
+ * Notify when a bulk update is applied, rolled back or undone.
+ */
+notifyBulkUpdates: boolean, 
 /**
  * Start Shelfsync when you log in.
  */
@@ -380,7 +396,183 @@ detail: string | null, };
 
 export type TestWebhookReportView = { deliveries: Array<TestDeliveryView>, };
 
-export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: InventoryPage }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, recent_orders: { args: { status: OrderStatusView | null, limit: number }, result: Array<OrderView> }, reconcile_now: { args: Record<string, never>, result: null }, sku_thresholds: { args: Record<string, never>, result: Array<SkuThresholdView> }, set_sku_threshold: { args: { sku: string, threshold: number | null }, result: Array<SkuThresholdView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, get_webhook_settings: { args: Record<string, never>, result: WebhookSettingsView }, save_webhook_settings: { args: { settings: WebhookSettings, secrets: WebhookSecrets }, result: WebhookSettingsView }, send_test_webhook: { args: Record<string, never>, result: TestWebhookReportView }, };
+export type FileFormatView = "shopify-inventory" | "shopify-product" | "plain-quantity" | "plain-price";
+
+export type QuantityFieldView = "available" | "on_hand";
+
+export type QuantityRowView = { 
+/**
+ * The file's row, as a spreadsheet numbers it (the header is row 1).
+ */
+row: number, sku: string, productId: number, productTitle: string, variantId: number, 
+/**
+ * Empty for a product's only variant.
+ */
+variantTitle: string, location: string, field: QuantityFieldView, 
+/**
+ * The store's value when the plan was made, read live from Shopify.
+ */
+before: number, after: number, delta: number, 
+/**
+ * Shelfsync's copy, when it differed from the store's value: the store changed since
+ * the last sync.
+ */
+cached: number | null, 
+/**
+ * Beyond the plan's large-change line.
+ */
+large: boolean, };
+
+export type PriceRowView = { row: number, sku: string, productId: number, productTitle: string, variantId: number, variantTitle: string, beforePrice: string, afterPrice: string, beforeCompareAt: string | null, afterCompareAt: string | null, 
+/**
+ * Whether the price or the compare-at price changes.
+ */
+changes: boolean, large: boolean, };
+
+export type ProblemView = { row: number, 
+/**
+ * The header's name of the column, when the problem is in one.
+ */
+column: string | null, 
+/**
+ * `not-a-number`, `negative`, `duplicate`, `unknown-sku`, … (for filtering).
+ */
+kind: string, message: string, };
+
+export type PlanSummaryView = { 
+/**
+ * Records after the header.
+ */
+fileRows: number, quantityChanges: number, priceChanges: number, 
+/**
+ * Rows that name the value the store already has.
+ */
+unchanged: number, large: number, problems: number, 
+/**
+ * Rows whose store value changed since Shelfsync's last sync.
+ */
+changedInStore: number, unitsAdded: number, 
+/**
+ * A positive number.
+ */
+unitsRemoved: number, 
+/**
+ * Requests it took to read the store's current values.
+ */
+requests: number, };
+
+export type BulkPlanView = { 
+/**
+ * Give this back to apply the plan; it names this plan and no other.
+ */
+handle: number, fileName: string, format: FileFormatView, 
+/**
+ * When the store's values were read (RFC 3339).
+ */
+readAt: string, 
+/**
+ * A quantity change is large beyond this share of its value before, in percent…
+ */
+largePercent: number, 
+/**
+ * …or beyond this many units.
+ */
+largeUnits: number, summary: PlanSummaryView, 
+/**
+ * In file order.
+ */
+quantities: Array<QuantityRowView>, prices: Array<PriceRowView>, 
+/**
+ * By row.
+ */
+problems: Array<ProblemView>, };
+
+export type BulkModeView = "all-or-nothing" | "skip-conflicts";
+
+export type BulkStateView = "applying" | "applied" | "rolling-back" | "rolled-back" | "undoing" | "undone";
+
+export type RecoveryView = "roll-back" | "finish";
+
+export type ConflictView = { row: number, sku: string, location: string | null, 
+/**
+ * `available`, `on_hand` or `price`.
+ */
+field: string, 
+/**
+ * What the plan (or the apply) expected to find.
+ */
+expected: string, 
+/**
+ * What the store holds now; absent when it could not be read.
+ */
+current: string | null, reason: string, };
+
+export type BulkOutcomeView = { 
+/**
+ * The journal's id: give it back to undo the update.
+ */
+id: number, state: BulkStateView, mode: BulkModeView, 
+/**
+ * Rows the store holds from this update now.
+ */
+applied: number, 
+/**
+ * Rows whose change was reversed.
+ */
+reversed: number, 
+/**
+ * Rows left out because the store had changed them ("skip conflicting rows").
+ */
+skipped: Array<ConflictView>, 
+/**
+ * What made an all-or-nothing update stop, when it did.
+ */
+stoppedBy: string | null, 
+/**
+ * Changes that could not be reversed cleanly, with the store's current value.
+ */
+notReversed: Array<ConflictView>, };
+
+export type BulkSummaryView = { id: number, fileName: string, mode: BulkModeView, state: BulkStateView, 
+/**
+ * Whether a crash stopped it midway (it waits on the Bulk update page).
+ */
+unfinished: boolean, quantityChanges: number, priceChanges: number, 
+/**
+ * RFC 3339.
+ */
+createdAt: string, 
+/**
+ * RFC 3339.
+ */
+finishedAt: string | null, outcome: BulkOutcomeView | null, };
+
+export type UndoRowView = { row: number, sku: string, location: string | null, 
+/**
+ * `available`, `on_hand` or `price`.
+ */
+field: string, 
+/**
+ * What the update wrote.
+ */
+applied: string, 
+/**
+ * What the store holds now.
+ */
+current: string, 
+/**
+ * What the store will hold after the undo.
+ */
+afterUndo: string, };
+
+export type UndoPreviewView = { id: number, reverse: Array<UndoRowView>, 
+/**
+ * Changes the undo leaves alone, because reversing them would overwrite what the store
+ * holds now.
+ */
+leave: Array<ConflictView>, };
+
+export type Commands = { app_info: { args: Record<string, never>, result: AppInfo }, get_status: { args: Record<string, never>, result: StatusView }, connect_store: { args: { request: ConnectRequest, secret: string }, result: StoreView }, start_demo: { args: Record<string, never>, result: StoreView }, sync_now: { args: { full: boolean }, result: null }, search_inventory: { args: { query: string, limit: number, offset: number }, result: InventoryPage }, list_failed_jobs: { args: Record<string, never>, result: Array<FailedJobView> }, retry_job: { args: { id: number }, result: null }, retry_all_jobs: { args: Record<string, never>, result: number }, discard_job: { args: { id: number }, result: null }, recent_activity: { args: { limit: number }, result: Array<ActivityView> }, recent_orders: { args: { status: OrderStatusView | null, limit: number }, result: Array<OrderView> }, reconcile_now: { args: Record<string, never>, result: null }, sku_thresholds: { args: Record<string, never>, result: Array<SkuThresholdView> }, set_sku_threshold: { args: { sku: string, threshold: number | null }, result: Array<SkuThresholdView> }, get_settings: { args: Record<string, never>, result: SettingsView }, save_settings: { args: { settings: Settings }, result: Settings }, get_webhook_settings: { args: Record<string, never>, result: WebhookSettingsView }, save_webhook_settings: { args: { settings: WebhookSettings, secrets: WebhookSecrets }, result: WebhookSettingsView }, send_test_webhook: { args: Record<string, never>, result: TestWebhookReportView }, plan_bulk_update: { args: { path: string }, result: BulkPlanView }, apply_bulk_update: { args: { handle: number, mode: BulkModeView, skipProblems: boolean }, result: BulkOutcomeView }, bulk_undo_preview: { args: { id: number }, result: UndoPreviewView }, undo_bulk_update: { args: { id: number }, result: BulkOutcomeView }, recover_bulk_update: { args: { id: number, choice: RecoveryView }, result: BulkOutcomeView }, list_bulk_updates: { args: { limit: number }, result: Array<BulkSummaryView> }, unfinished_bulk_updates: { args: Record<string, never>, result: Array<BulkSummaryView> }, };
 
 /** The channel engine events arrive on. */
 export const ENGINE_EVENT = "engine-event";

@@ -144,6 +144,10 @@ export class LiveStatus {
       case "lowStock":
         // Orders have their own page; low stock is a notification.
         break;
+      case "bulkProgress":
+      case "bulkFinished":
+        // The Bulk update page follows these itself; their stock changes arrive with the next sync.
+        break;
       case "intakePath":
       case "subscription":
       case "relay":

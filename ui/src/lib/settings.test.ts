@@ -12,6 +12,7 @@ const BASE: Settings = {
   notifyRelayUnreachable: true,
   notifyNewOrders: true,
   notifyLowStock: true,
+  notifyBulkUpdates: true,
   startAtLogin: false,
 };
 

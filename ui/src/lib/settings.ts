@@ -22,6 +22,7 @@ const FIELDS = {
   notifyRelayUnreachable: true,
   notifyNewOrders: true,
   notifyLowStock: true,
+  notifyBulkUpdates: true,
   startAtLogin: true,
 } as const satisfies Record<keyof Settings, true>;
 

@@ -1,6 +1,6 @@
 // Shared test helpers: sample answers and a stand-in for the engine event channel.
 import { flushSync } from "svelte";
-import type { InventoryRow, StatusView, UiEvent } from "./bindings";
+import type { BulkPlanView, InventoryRow, PriceRowView, QuantityRowView, StatusView, UiEvent } from "./bindings";
 
 /** A connected demo store mid-way through its life. */
 export function sampleStatus(overrides: Partial<StatusView> = {}): StatusView {
@@ -66,4 +66,79 @@ export function inventoryRows(from: number, n: number, tag = "SKU"): InventoryRo
     price: "9.99",
     totalAvailable: 10,
   }));
+}
+
+/** A stock row of a bulk update plan: 10 → 17 available of a small linen shirt. */
+export function quantity(row: number, overrides: Partial<QuantityRowView> = {}): QuantityRowView {
+  return {
+    row,
+    sku: `SKU-${row}`,
+    productId: 1,
+    productTitle: "Linen shirt",
+    variantId: 100 + row,
+    variantTitle: "Small",
+    location: "Main Street",
+    field: "available",
+    before: 10,
+    after: 17,
+    delta: 7,
+    cached: null,
+    large: false,
+    ...overrides,
+  };
+}
+
+/** A price row of a bulk update plan: a wool scarf from 12.00 to 14.50. */
+export function price(row: number, overrides: Partial<PriceRowView> = {}): PriceRowView {
+  return {
+    row,
+    sku: `SKU-${row}`,
+    productId: 2,
+    productTitle: "Wool scarf",
+    variantId: 200 + row,
+    variantTitle: "",
+    beforePrice: "12.00",
+    afterPrice: "14.50",
+    beforeCompareAt: null,
+    afterCompareAt: null,
+    changes: true,
+    large: false,
+    ...overrides,
+  };
+}
+
+/**
+ * A plan with a bit of everything: stock up and down, one row already as in the file, a large
+ * change, a row the store changed since the sync, a price, and a problem.
+ */
+export function samplePlan(overrides: Partial<BulkPlanView> = {}): BulkPlanView {
+  return {
+    handle: 1,
+    fileName: "stock.csv",
+    format: "plain-quantity",
+    readAt: new Date().toISOString(),
+    largePercent: 50,
+    largeUnits: 100,
+    summary: {
+      fileRows: 5,
+      quantityChanges: 3,
+      priceChanges: 1,
+      unchanged: 1,
+      large: 1,
+      problems: 1,
+      changedInStore: 1,
+      unitsAdded: 207,
+      unitsRemoved: 4,
+      requests: 2,
+    },
+    quantities: [
+      quantity(2),
+      quantity(3, { productId: 3, productTitle: "Canvas tote", variantTitle: "", before: 5, after: 1, delta: -4, cached: 7 }),
+      quantity(5, { before: 4, after: 4, delta: 0 }),
+      quantity(6, { before: 0, after: 200, delta: 200, large: true, field: "on_hand" }),
+    ],
+    prices: [price(4)],
+    problems: [{ row: 7, column: "Quantity", kind: "not-a-number", message: "“ten” is not a whole number." }],
+    ...overrides,
+  };
 }

@@ -1,6 +1,6 @@
 import { flushSync, mount, unmount } from "svelte";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ActivityView } from "../lib/bindings";
+import type { ActivityView, BulkSummaryView } from "../lib/bindings";
 import { COALESCE_MS } from "../lib/coalesce";
 import { byTestId, fakeEvents, settle, text } from "../lib/testing";
 
@@ -18,6 +18,7 @@ const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString(
 
 /** The log as the back end gives it: newest first. */
 let log: ActivityView[];
+let bulk: BulkSummaryView[];
 let app: ReturnType<typeof mount> | undefined;
 
 function calls(cmd: string): unknown[] {
@@ -32,11 +33,14 @@ beforeEach(() => {
     { id: 2, at: minutesAgo(90), source: "poll", entity: "variant", entityId: "555", field: "price", before: "9.99", after: "12.50" },
     { id: 1, at: minutesAgo(200), source: "reconciliation", entity: "inventory_level", entityId: "777@4", field: "on_hand", before: "3", after: "0" },
   ];
+  bulk = [];
   call.mockReset();
   call.mockImplementation((cmd: string) =>
     cmd === "recent_activity"
       ? Promise.resolve(structuredClone(log))
-      : Promise.reject({ code: "internal", message: `unexpected ${cmd}` }),
+      : cmd === "list_bulk_updates"
+        ? Promise.resolve(structuredClone(bulk))
+        : Promise.reject({ code: "internal", message: `unexpected ${cmd}` }),
   );
 });
 
@@ -176,5 +180,86 @@ describe("Activity", () => {
     unmount(app!);
     app = undefined;
     expect(bus.current!.handlers.size).toBe(0);
+  });
+
+  describe("bulk updates", () => {
+    const update = (overrides: Partial<BulkSummaryView>): BulkSummaryView => ({
+      id: 1,
+      fileName: "stock.csv",
+      mode: "all-or-nothing",
+      state: "applied",
+      unfinished: false,
+      quantityChanges: 600,
+      priceChanges: 2,
+      createdAt: minutesAgo(10),
+      finishedAt: minutesAgo(9),
+      outcome: {
+        id: 1,
+        state: "applied",
+        mode: "all-or-nothing",
+        applied: 602,
+        reversed: 0,
+        skipped: [],
+        stoppedBy: null,
+        notReversed: [],
+      },
+      ...overrides,
+    });
+
+    function bulkRows(): HTMLElement[] {
+      return Array.from(document.querySelectorAll<HTMLElement>("[data-testid=activity-bulk-row]"));
+    }
+
+    it("lists each one with its state and counts", async () => {
+      bulk = [
+        update({ id: 3, fileName: "prices.csv", mode: "skip-conflicts", quantityChanges: 0, priceChanges: 1 }),
+        update({
+          id: 2,
+          state: "rolled-back",
+          outcome: {
+            id: 2,
+            state: "rolled-back",
+            mode: "all-or-nothing",
+            applied: 0,
+            reversed: 250,
+            skipped: [],
+            stoppedBy: "SKU-1 changed",
+            notReversed: [
+              { row: 2, sku: "SKU-1", location: "Main", field: "available", expected: "10", current: "0", reason: "sold" },
+            ],
+          },
+        }),
+        update({ id: 1, state: "applying", unfinished: true, outcome: null, finishedAt: null }),
+      ];
+      await start();
+      expect(calls("list_bulk_updates")).toEqual([{ limit: 20 }]);
+      const [prices, rolled, stopped] = bulkRows();
+      expect(text(prices)).toContain("prices.csv");
+      expect(text(prices)).toContain("Skip conflicting rows");
+      expect(text(prices)).toContain("1 price change");
+      expect(text(prices?.querySelector("[data-testid=activity-bulk-state]"))).toBe("Applied");
+      expect(text(rolled?.querySelector("[data-testid=activity-bulk-state]"))).toBe("Rolled back");
+      expect(text(rolled?.querySelector("[data-testid=activity-bulk-result]"))).toBe("250 put back, 1 not put back");
+      expect(text(rolled)).toContain("600 stock changes, 2 price changes");
+      // Nothing runs it any more: a crash stopped it, and the Bulk update page decides.
+      expect(text(stopped?.querySelector("[data-testid=activity-bulk-state]"))).toBe("Stopped while applying");
+      expect(stopped?.querySelector("a")?.getAttribute("href")).toBe("#/bulk-update");
+    });
+
+    it("reads them again when one finishes, and shows no section without any", async () => {
+      await start();
+      expect(byTestId("activity-bulk")).toBeNull();
+      bulk = [update({})];
+      bus.current!.emit({
+        type: "bulkFinished",
+        fileName: "stock.csv",
+        outcome: update({}).outcome!,
+      });
+      await new Promise((resolve) => setTimeout(resolve, COALESCE_MS + 50));
+      await settle();
+      expect(calls("list_bulk_updates")).toHaveLength(2);
+      expect(bulkRows()).toHaveLength(1);
+      expect(text(bulkRows()[0]?.querySelector("[data-testid=activity-bulk-result]"))).toBe("602 applied");
+    });
   });
 });

@@ -20,6 +20,7 @@ const SAVED: Settings = {
   notifyRelayUnreachable: true,
   notifyNewOrders: true,
   notifyLowStock: false,
+  notifyBulkUpdates: true,
   startAtLogin: false,
 };
 
@@ -143,6 +144,7 @@ describe("Settings", () => {
       "notify-relay-unreachable",
       "notify-new-orders",
       "notify-low-stock",
+      "notify-bulk-updates",
       "start-at-login",
     ]) {
       const el = input(id);
@@ -199,6 +201,7 @@ describe("Settings", () => {
         notifyRelayUnreachable: true,
         notifyNewOrders: true,
         notifyLowStock: false,
+        notifyBulkUpdates: true,
         startAtLogin: true,
       },
     ]);
@@ -230,6 +233,14 @@ describe("Settings", () => {
     toggle("notify-low-stock");
     await save();
     expect(saves()).toEqual([{ ...SAVED, notifyNewOrders: false, notifyLowStock: true }]);
+  });
+
+  it("switches bulk update notifications off", async () => {
+    await start();
+    expect(input("notify-bulk-updates").checked).toBe(true);
+    toggle("notify-bulk-updates");
+    await save();
+    expect(saves()).toEqual([{ ...SAVED, notifyBulkUpdates: false }]);
   });
 
   it("shows the values the back end saved", async () => {

@@ -639,7 +639,7 @@ impl Engine {
         Ok(outcome)
     }
 
-    fn bulk_progress(&self) -> impl FnMut(&crate::bulk_update::Progress) + Send + use<> {
+    fn bulk_progress(&self) -> impl FnMut(&crate::bulk_update::Progress) + Send + Sync + use<> {
         let events = self.events.clone();
         move |p: &crate::bulk_update::Progress| {
             events.publish(EngineEvent::BulkProgress {

@@ -93,7 +93,7 @@ fn sell(sim: &RunningSim, sku: &str, location: u64, units: i64) {
         .unwrap();
 }
 
-fn no_progress() -> impl FnMut(&Progress) + Send {
+fn no_progress() -> impl FnMut(&Progress) + Send + Sync {
     |_: &Progress| {}
 }
 
@@ -140,7 +140,10 @@ async fn a_clean_apply_writes_every_row_in_chunks_and_undo_keeps_a_later_sale() 
     assert_eq!(outcome.state, BulkState::Applied);
     assert_eq!(outcome.applied, 599);
     // 599 changes in chunks of at most 250.
-    assert_eq!(*seen.lock().unwrap(), [(250, 599), (500, 599), (599, 599)]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(0, 599), (250, 599), (500, 599), (599, 599)]
+    );
     for (_, _, item, loc, q) in &rows {
         assert_eq!(available(&s.sim, *item, *loc), q + 7);
     }

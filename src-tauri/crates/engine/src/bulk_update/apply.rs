@@ -94,7 +94,7 @@ struct Run<'a> {
     id: i64,
     plan: Plan,
     outcome: Outcome,
-    progress: &'a mut (dyn FnMut(&Progress) + Send),
+    progress: &'a mut (dyn FnMut(&Progress) + Send + Sync),
     started: Instant,
     phase: &'static str,
     done: u64,
@@ -108,7 +108,7 @@ impl BulkUpdates {
         &self,
         plan: &Plan,
         options: ApplyOptions,
-        progress: &mut (dyn FnMut(&Progress) + Send),
+        progress: &mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Result<Outcome, BulkError> {
         if !plan.problems.is_empty() && !options.skip_problems {
             return Err(BulkError::Unresolved(plan.problems.len() as u64));
@@ -136,7 +136,7 @@ impl BulkUpdates {
         &self,
         id: i64,
         choice: Recovery,
-        progress: &mut (dyn FnMut(&Progress) + Send),
+        progress: &mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Result<Outcome, BulkError> {
         let (update, mut run) = self.load(id, progress).await?;
         match update.state {
@@ -186,7 +186,7 @@ impl BulkUpdates {
     pub async fn undo(
         &self,
         id: i64,
-        progress: &mut (dyn FnMut(&Progress) + Send),
+        progress: &mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Result<Outcome, BulkError> {
         let (update, mut run) = self.load(id, progress).await?;
         if update.state != BulkState::Applied {
@@ -202,7 +202,7 @@ impl BulkUpdates {
     async fn load<'a>(
         &'a self,
         id: i64,
-        progress: &'a mut (dyn FnMut(&Progress) + Send),
+        progress: &'a mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Result<(shelfsync_store::BulkUpdate, Run<'a>), BulkError> {
         let update = self
             .cache
@@ -262,7 +262,7 @@ impl<'a> Run<'a> {
         id: i64,
         plan: Plan,
         mode: BulkMode,
-        progress: &'a mut (dyn FnMut(&Progress) + Send),
+        progress: &'a mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Self {
         Self {
             bulk,
@@ -326,6 +326,8 @@ impl<'a> Run<'a> {
         self.total = (groups.values().map(Vec::len).sum::<usize>()
             + products.iter().map(|(_, r)| r.len()).sum::<usize>()) as u64;
         self.outcome.applied = (done_quantities.len() + done_prices.len()) as u64;
+        // The first figure before the first request, so a progress bar knows its total.
+        self.report(0);
         for (name, rows) in groups {
             for chunk in rows.chunks(MAX_QUANTITIES_PER_CALL) {
                 let mut rows = chunk.to_vec();
@@ -614,6 +616,7 @@ impl<'a> Run<'a> {
         self.total = (plan.quantities.len() + plan.prices.len()) as u64;
         self.outcome.not_reversed = plan.leave;
         self.outcome.reversed = reversed_count(&steps);
+        self.report(0);
         let mut groups: BTreeMap<QuantityName, Vec<usize>> = BTreeMap::new();
         for &(i, _) in &plan.quantities {
             groups
