@@ -19,6 +19,7 @@ use shopify_sim::{RunningSim, SimConfig};
 struct Setup {
     sim: RunningSim,
     bulk: BulkUpdates,
+    cache: Cache,
     dir: tempfile::TempDir,
 }
 
@@ -43,7 +44,8 @@ async fn setup() -> Setup {
     syncer.run(SyncKind::Full).await.unwrap();
     Setup {
         sim,
-        bulk: BulkUpdates::new(client, cache),
+        bulk: BulkUpdates::new(client, cache.clone()),
+        cache,
         dir,
     }
 }
@@ -536,6 +538,58 @@ async fn a_price_changed_after_the_plan_rolls_back_the_stock_already_applied() {
     for (i, (_, id, cents, _)) in variants.iter().enumerate() {
         let want = if i == 4 { 1_234 } else { *cents };
         assert_eq!(price_of(&s.sim, *id), want, "variant {i}");
+    }
+    s.sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chunk_that_fails_for_good_stops_the_apply_and_the_rollback_ends_when_the_store_answers()
+{
+    let s = setup().await;
+    let rows: Vec<Stock> = stock(&s.sim).into_iter().take(600).collect();
+    let path = quantity_file(s.dir.path(), &rows);
+    let plan = s.bulk.plan(&path, PlanOptions::default()).await.unwrap();
+    // A client that gives up quickly, as the app's would after its retries.
+    let token = Secret::new(s.sim.info.admin_token.clone().unwrap());
+    let mut config =
+        ClientConfig::new(&s.sim.info.base_url, Credentials::AdminToken(token)).unwrap();
+    config.retry.max_attempts = 2;
+    config.retry.base = std::time::Duration::from_millis(20);
+    config.retry.cap = std::time::Duration::from_millis(40);
+    let client = ShopifyClient::new(config).unwrap();
+    let bulk = BulkUpdates::new(client, s.cache.clone());
+    // After the first chunk, every GraphQL request fails with a 503.
+    let sim = s.sim.state.clone();
+    let mut progress = move |p: &Progress| {
+        if p.phase == "applying" && p.done == 250 {
+            sim.faults().http_5xx_rate = 1.0;
+        }
+    };
+    let options = ApplyOptions {
+        mode: BulkMode::AllOrNothing,
+        skip_problems: false,
+    };
+    let stopped = bulk.apply(&plan, options, &mut progress).await;
+    assert!(
+        matches!(stopped, Err(BulkError::Interrupted { .. })),
+        "{stopped:?}"
+    );
+    let unfinished = bulk.unfinished().await.unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].state, BulkState::RollingBack);
+    // The first chunk is still applied while the store is down.
+    assert_eq!(available(&s.sim, rows[0].2, rows[0].3), rows[0].4 + 7);
+
+    // The store answers again: the rollback is carried to its end.
+    s.sim.state.faults().http_5xx_rate = 0.0;
+    let outcome = bulk
+        .recover(unfinished[0].id, Recovery::Finish, &mut no_progress())
+        .await
+        .unwrap();
+    assert_eq!(outcome.state, BulkState::RolledBack, "{outcome:?}");
+    assert!(outcome.stopped_by.unwrap().contains("did not answer"));
+    for (i, (_, _, item, loc, q)) in rows.iter().enumerate() {
+        assert_eq!(available(&s.sim, *item, *loc), *q, "row {i}");
     }
     s.sim.stop().await;
 }

@@ -336,7 +336,13 @@ impl<'a> Run<'a> {
                         name,
                         rows: rows.clone(),
                     };
-                    match self.send(StepPurpose::Apply, &request).await? {
+                    let sent = match self.send(StepPurpose::Apply, &request).await {
+                        Err(BulkError::Interrupted { detail, .. }) => {
+                            return self.unreachable(detail).await;
+                        }
+                        other => other?,
+                    };
+                    match sent {
                         Sent::Applied => {
                             self.outcome.applied += rows.len() as u64;
                             self.report(rows.len());
@@ -427,7 +433,13 @@ impl<'a> Run<'a> {
                 product_id,
                 rows: rows.clone(),
             };
-            match self.send(StepPurpose::Apply, &request).await? {
+            let sent = match self.send(StepPurpose::Apply, &request).await {
+                Err(BulkError::Interrupted { detail, .. }) => {
+                    return self.unreachable(detail).await;
+                }
+                other => other?,
+            };
+            match sent {
                 Sent::Applied => {
                     self.outcome.applied += rows.len() as u64;
                     self.report(rows.len());
@@ -444,6 +456,16 @@ impl<'a> Run<'a> {
         self.outcome.state = BulkState::Applied;
         self.save_state(BulkState::Applied).await?;
         Ok(self.outcome.clone())
+    }
+
+    /// A chunk failed for good (the store did not answer through every retry): stops and
+    /// reverses. If the store still does not answer, the update stays journaled as rolling
+    /// back, and `recover` carries the reversal to its end once it does.
+    async fn unreachable(&mut self, detail: String) -> Result<Outcome, BulkError> {
+        self.stop(format!(
+            "Shopify did not answer a chunk through every retry ({detail})"
+        ))
+        .await
     }
 
     /// Stops an apply and reverses what it did.
