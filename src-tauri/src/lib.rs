@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod intake;
 pub mod orders;
+mod security;
 pub mod settings;
 pub mod state;
 pub mod tray;

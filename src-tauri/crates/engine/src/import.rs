@@ -447,7 +447,9 @@ pub fn cents(text: &str) -> Option<i64> {
 #[derive(Debug)]
 struct Lines {
     quoted: bool,
-    /// Nothing but `\r` on the current line so far.
+    /// The last byte was a `\r` that ended a line (a `\n` right after it ends nothing).
+    after_cr: bool,
+    /// Nothing on the current line so far.
     empty: bool,
     /// Records ended so far.
     records: u64,
@@ -459,6 +461,7 @@ impl Default for Lines {
     fn default() -> Self {
         Self {
             quoted: false,
+            after_cr: false,
             empty: true,
             records: 0,
             blanks: Vec::new(),
@@ -469,23 +472,34 @@ impl Default for Lines {
 impl Lines {
     fn scan(&mut self, bytes: &[u8]) {
         for &b in bytes {
+            // A line ends at `\n`, `\r\n` or a lone `\r` (as the CSV reader reads it).
+            let after_cr = std::mem::take(&mut self.after_cr);
             match b {
                 b'"' => {
                     self.quoted = !self.quoted;
                     self.empty = false;
                 }
                 b'\n' if !self.quoted => {
-                    if self.empty {
-                        self.blanks.push(self.records);
-                    } else {
-                        self.records += 1;
+                    if !after_cr {
+                        self.end_line();
                     }
-                    self.empty = true;
                 }
-                b'\r' if !self.quoted => {}
+                b'\r' if !self.quoted => {
+                    self.end_line();
+                    self.after_cr = true;
+                }
                 _ => self.empty = false,
             }
         }
+    }
+
+    fn end_line(&mut self) {
+        if self.empty {
+            self.blanks.push(self.records);
+        } else {
+            self.records += 1;
+        }
+        self.empty = true;
     }
 
     /// Blank lines before record `n` (the header is record 0).

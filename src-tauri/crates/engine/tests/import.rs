@@ -309,3 +309,20 @@ fn a_twelve_thousand_row_file_with_blank_lines_and_quoted_cells_keeps_spreadshee
     let last = read.wanted.last().unwrap();
     assert_eq!((last.row, last.sku.as_str()), (row, "SKU-11999"));
 }
+
+/// Regression (found by the CSV fuzz target): a file whose lines end with a lone `\r`, as old
+/// Mac spreadsheets save them, numbered its rows past its last line.
+#[test]
+fn lines_ending_in_a_lone_carriage_return_keep_their_row_numbers() {
+    let file = "sku;location;quantity\rA-1;Warehouse;3\r\rA-2;Shop;x\r;;\r\u{2}";
+    let read = read(file.as_bytes()).unwrap();
+    assert_eq!(read.wanted.len(), 1);
+    // A-2 is on row 4, after the blank row 3; the lone "\u{2}" is row 6.
+    assert_eq!(
+        kinds(&read.check.problems),
+        [
+            (4, Some("quantity"), ProblemKind::NotANumber),
+            (6, Some("location"), ProblemKind::MissingLocation),
+        ]
+    );
+}
