@@ -126,6 +126,11 @@ impl Tokens {
         }
     }
 
+    /// Every token granted so far (for tests that look for a token where it must not be).
+    pub fn issued(&self) -> Vec<String> {
+        self.issued.keys().cloned().collect()
+    }
+
     /// Revokes every issued token (the legacy token too); used by the control API.
     pub fn revoke_all(&mut self) {
         for issued in self.issued.values_mut() {
