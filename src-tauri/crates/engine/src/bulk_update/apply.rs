@@ -336,11 +336,9 @@ impl<'a> Run<'a> {
                         name,
                         rows: rows.clone(),
                     };
-                    let sent = match self.send(StepPurpose::Apply, &request).await {
-                        Err(BulkError::Interrupted { detail, .. }) => {
-                            return self.unreachable(detail).await;
-                        }
-                        other => other?,
+                    let sent = match self.send_apply(&request).await? {
+                        Ok(sent) => sent,
+                        Err(stopped) => return Ok(stopped),
                     };
                     match sent {
                         Sent::Applied => {
@@ -433,11 +431,9 @@ impl<'a> Run<'a> {
                 product_id,
                 rows: rows.clone(),
             };
-            let sent = match self.send(StepPurpose::Apply, &request).await {
-                Err(BulkError::Interrupted { detail, .. }) => {
-                    return self.unreachable(detail).await;
-                }
-                other => other?,
+            let sent = match self.send_apply(&request).await? {
+                Ok(sent) => sent,
+                Err(stopped) => return Ok(stopped),
             };
             match sent {
                 Sent::Applied => {
@@ -458,14 +454,21 @@ impl<'a> Run<'a> {
         Ok(self.outcome.clone())
     }
 
-    /// A chunk failed for good (the store did not answer through every retry): stops and
-    /// reverses. If the store still does not answer, the update stays journaled as rolling
-    /// back, and `recover` carries the reversal to its end once it does.
-    async fn unreachable(&mut self, detail: String) -> Result<Outcome, BulkError> {
-        self.stop(format!(
-            "Shopify did not answer a chunk through every retry ({detail})"
-        ))
-        .await
+    /// Sends an apply step. A chunk that failed for good (the store did not answer through
+    /// every retry) stops the apply and reverses it: `Err(outcome)`. If the store still does
+    /// not answer, the update stays journaled as rolling back, and `recover` carries the
+    /// reversal to its end once it does.
+    async fn send_apply(
+        &mut self,
+        request: &StepRequest,
+    ) -> Result<Result<Sent, Outcome>, BulkError> {
+        match self.send(StepPurpose::Apply, request).await {
+            Err(BulkError::Interrupted { detail, .. }) => {
+                let why = format!("Shopify did not answer a chunk through every retry ({detail})");
+                self.stop(why).await.map(Err)
+            }
+            other => other.map(Ok),
+        }
     }
 
     /// Stops an apply and reverses what it did.
