@@ -308,19 +308,11 @@ pub struct UserError {
     pub code: Option<String>,
 }
 
+/// The adjustment group a write created. Only its id is asked for: each object more in a
+/// mutation's answer costs a point, and the rows written are the ones sent.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
 pub struct AdjustmentGroup {
     pub id: String,
-    pub changes: Vec<QuantityChange>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct QuantityChange {
-    pub name: String,
-    pub delta: i64,
-    pub item: IdRef,
-    pub location: IdRef,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
