@@ -656,11 +656,12 @@ impl Engine {
     }
 
     async fn bulk_file_name(&self, bulk: &crate::bulk_update::BulkUpdates, id: i64) -> String {
-        bulk.list(u32::MAX)
+        // One column of one row: the journal's plans can be megabytes each.
+        bulk.cache
+            .read(move |r| r.bulk_update_file_name(id))
             .await
             .ok()
-            .and_then(|l| l.into_iter().find(|b| b.id == id))
-            .map(|b| b.file_name)
+            .flatten()
             .unwrap_or_default()
     }
 

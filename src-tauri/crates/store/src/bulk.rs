@@ -271,6 +271,18 @@ impl Reader {
             .optional()?)
     }
 
+    /// The file a bulk update came from, without reading its plan.
+    pub fn bulk_update_file_name(&self, id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT file_name FROM bulk_updates WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// The latest bulk updates, newest first.
     pub fn bulk_updates(&self, limit: u32) -> Result<Vec<BulkUpdate>> {
         let mut stmt = self.conn.prepare(&format!(
@@ -342,6 +354,11 @@ mod tests {
         assert_eq!(reader.unfinished_bulk_updates().unwrap(), [id]);
         let update = reader.bulk_update(id).unwrap().unwrap();
         assert_eq!(update.state, BulkState::Applying);
+        assert_eq!(
+            reader.bulk_update_file_name(id).unwrap().as_deref(),
+            Some("stock.csv")
+        );
+        assert_eq!(reader.bulk_update_file_name(id + 1).unwrap(), None);
         assert_eq!(update.mode, BulkMode::AllOrNothing);
         assert_eq!(update.finished_at, None);
         let steps = reader.bulk_steps(id).unwrap();
