@@ -41,15 +41,20 @@ fn job_from(r: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
+/// SQL condition on a pending job `p`: no job with its dedupe key is running.
+const NO_RUNNING_TWIN: &str = "(p.dedupe_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM jobs AS r WHERE r.state = 'running' AND r.dedupe_key = p.dedupe_key))";
+
 /// Puts jobs left `running` by a dead process back to `pending`. A job whose
 /// dedupe key already has a pending twin is dropped instead: the twin does
-/// the same work.
+/// the same work. So is each but the oldest of running jobs sharing a key
+/// (one started while its twin still ran), since only one may wait.
 pub(crate) fn requeue_abandoned(db: &mut Database) -> Result<usize> {
     let tx = db.write()?;
     tx.conn.execute(
         "DELETE FROM jobs AS j WHERE j.state = 'running' AND j.dedupe_key IS NOT NULL
-           AND EXISTS (SELECT 1 FROM jobs AS t WHERE t.state = 'pending'
-                       AND t.dedupe_key = j.dedupe_key)",
+           AND EXISTS (SELECT 1 FROM jobs AS t WHERE t.dedupe_key = j.dedupe_key
+                       AND (t.state = 'pending' OR (t.state = 'running' AND t.id < j.id)))",
         [],
     )?;
     let requeued = tx.conn.execute(
@@ -156,12 +161,15 @@ impl Database {
 
     /// Claims the pending job that is due first (`next_run_at` at or before
     /// now; ties by age), marks it `running` and counts the attempt. Returns
-    /// `None` when nothing is due.
+    /// `None` when nothing is due. A job whose twin (same dedupe key) is
+    /// running waits until the twin ends: twins do the same work, and running
+    /// them side by side would only hold workers that other jobs need.
     pub fn claim_next_job(&mut self) -> Result<Option<Job>> {
         let tx = self.write()?;
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at_ms = ?1
-             WHERE id = (SELECT id FROM jobs WHERE state = 'pending' AND next_run_at_ms <= ?1
+             WHERE id = (SELECT id FROM jobs AS p WHERE state = 'pending' AND next_run_at_ms <= ?1
+                           AND {NO_RUNNING_TWIN}
                          ORDER BY next_run_at_ms, id LIMIT 1)
              RETURNING {JOB_COLUMNS}"
         );
@@ -175,9 +183,14 @@ impl Database {
     }
 
     /// When the next pending job is due, so a worker knows how long to sleep.
+    /// Jobs waiting for a running twin are not counted: the end of the twin
+    /// is what makes them due.
     pub fn next_due_at(&self) -> Result<Option<Timestamp>> {
         let ms: Option<i64> = self.conn.query_row(
-            "SELECT min(next_run_at_ms) FROM jobs WHERE state = 'pending'",
+            &format!(
+                "SELECT min(next_run_at_ms) FROM jobs AS p WHERE state = 'pending'
+                   AND {NO_RUNNING_TWIN}"
+            ),
             [],
             |r| r.get(0),
         )?;
@@ -197,16 +210,39 @@ impl Database {
 
     /// A running job failed in a way that may pass: it goes back to pending
     /// and runs again at `next_run_at`. `error` is shown to people, so it
-    /// should say what went wrong in plain words.
+    /// should say what went wrong in plain words. If a twin (same dedupe key)
+    /// was queued while it ran, only one may wait: this one is dropped and
+    /// the twin runs no later than this one would have.
     pub fn reschedule_job(&mut self, id: i64, error: &str, next_run_at: Timestamp) -> Result<()> {
         let tx = self.write()?;
         tx.expect_state(id, JobState::Running, "rescheduled")?;
-        tx.conn.execute(
-            "UPDATE jobs SET state = 'pending', last_error = ?2, next_run_at_ms = ?3,
-                             updated_at_ms = ?4
-             WHERE id = ?1",
-            params![id, error, next_run_at.as_millisecond(), tx.now_ms()],
-        )?;
+        let twin: Option<i64> = tx
+            .conn
+            .prepare_cached(
+                "SELECT t.id FROM jobs AS j JOIN jobs AS t
+                   ON t.dedupe_key = j.dedupe_key AND t.state = 'pending'
+                 WHERE j.id = ?1",
+            )?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        match twin {
+            Some(twin) => {
+                tx.conn.execute(
+                    "UPDATE jobs SET next_run_at_ms = min(next_run_at_ms, ?2), updated_at_ms = ?3
+                     WHERE id = ?1",
+                    params![twin, next_run_at.as_millisecond(), tx.now_ms()],
+                )?;
+                tx.conn.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
+            }
+            None => {
+                tx.conn.execute(
+                    "UPDATE jobs SET state = 'pending', last_error = ?2, next_run_at_ms = ?3,
+                                     updated_at_ms = ?4
+                     WHERE id = ?1",
+                    params![id, error, next_run_at.as_millisecond(), tx.now_ms()],
+                )?;
+            }
+        }
         tx.commit()
     }
 

@@ -301,3 +301,99 @@ fn the_writer_and_readers_can_move_to_worker_threads() {
     send::<Database>();
     send::<shelfsync_store::Reader>();
 }
+
+#[test]
+fn a_process_killed_with_two_twins_running_opens_again_with_one_of_them_waiting() {
+    // Before twins waited for each other, a sync queued while its twin ran could start
+    // beside it; then the process died with both `running`. Only one may wait, or the store
+    // cannot open at all (a file left so by an earlier version).
+    let store = TestStore::new();
+    let mut db = store.open();
+    let first = db
+        .enqueue(&job("sync.incremental", Some("sync")))
+        .unwrap()
+        .id();
+    assert_eq!(db.claim_next_job().unwrap().unwrap().id, first);
+    let second = db
+        .enqueue(&job("sync.incremental", Some("sync")))
+        .unwrap()
+        .id();
+    drop(db);
+    rusqlite::Connection::open(&store.path)
+        .unwrap()
+        .execute(
+            "UPDATE jobs SET state = 'running', attempts = 1 WHERE id = ?1",
+            [second],
+        )
+        .unwrap();
+
+    let db = store.open();
+    assert_eq!(db.requeued_on_open(), 1);
+    let reader = db.reader().unwrap();
+    assert_eq!(reader.job(first).unwrap().unwrap().state, JobState::Pending);
+    assert!(
+        reader.job(second).unwrap().is_none(),
+        "the older twin does the same work"
+    );
+    let counts = reader.job_counts().unwrap();
+    assert_eq!((counts.pending, counts.running), (1, 0));
+}
+
+#[test]
+fn a_failed_attempt_whose_twin_is_already_waiting_leaves_one_job_due_no_later() {
+    // The job fails while a twin was queued behind it: it cannot go back to `pending` beside
+    // the twin (at most one waits per key); the twin does the work, no later than the retry.
+    let store = TestStore::new();
+    let mut db = store.open();
+    let running = db
+        .enqueue(&job("sync.incremental", Some("sync")))
+        .unwrap()
+        .id();
+    assert_eq!(db.claim_next_job().unwrap().unwrap().id, running);
+    let twin = db
+        .enqueue(&NewJob {
+            run_at: Some(ts("2026-03-01T12:00:00Z")),
+            ..job("sync.incremental", Some("sync"))
+        })
+        .unwrap()
+        .id();
+    let retry_at = ts("2026-03-01T10:00:05Z");
+    db.reschedule_job(running, "The store answered 503", retry_at)
+        .unwrap();
+    let reader = db.reader().unwrap();
+    assert!(reader.job(running).unwrap().is_none());
+    let waiting = reader.job(twin).unwrap().unwrap();
+    assert_eq!(waiting.state, JobState::Pending);
+    assert_eq!(waiting.next_run_at, retry_at);
+    let counts = reader.job_counts().unwrap();
+    assert_eq!((counts.pending, counts.running), (1, 0));
+}
+
+#[test]
+fn a_twin_waits_while_its_twin_runs_and_other_jobs_go_first() {
+    // Syncs are queued every few seconds with one dedupe key. If each could start while the
+    // one before still ran, they would fill every worker, waiting on each other, and the
+    // webhooks behind them would wait too.
+    let store = TestStore::new();
+    let mut db = store.open();
+    let sync = db
+        .enqueue(&job("sync.incremental", Some("sync")))
+        .unwrap()
+        .id();
+    assert_eq!(db.claim_next_job().unwrap().unwrap().id, sync);
+    let next_sync = db
+        .enqueue(&job("sync.incremental", Some("sync")))
+        .unwrap()
+        .id();
+    let webhook = db.enqueue(&job("webhook.process", None)).unwrap().id();
+    assert_eq!(db.claim_next_job().unwrap().unwrap().id, webhook);
+    assert!(db.claim_next_job().unwrap().is_none(), "the twin waits");
+    assert_eq!(
+        db.next_due_at().unwrap(),
+        None,
+        "nothing is due until the twin ends"
+    );
+    db.mark_job_done(sync).unwrap();
+    assert!(db.next_due_at().unwrap().is_some());
+    assert_eq!(db.claim_next_job().unwrap().unwrap().id, next_sync);
+}
