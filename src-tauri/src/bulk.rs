@@ -15,7 +15,7 @@ use crate::settings::NoticeKind;
 use serde::{Deserialize, Serialize};
 use shelfsync_engine::Engine;
 use shelfsync_engine::bulk_update::{
-    BulkSummary, Conflict, Outcome, Plan, PriceRow, Progress, QuantityRow, Recovery,
+    BulkSummary, Conflict, Outcome, Plan, PriceRow, Progress, QuantityRow, Recovery, UndoPreview,
 };
 use shelfsync_engine::import::{Format, Problem, ProblemKind, QuantityName};
 use shelfsync_store::{BulkMode, BulkState};
@@ -510,38 +510,9 @@ pub struct UndoPreviewView {
     pub leave: Vec<ConflictView>,
 }
 
-/// The engine's undo preview, read through its JSON: the engine does not export the type's
-/// name (`bulk_update::UndoPreview`), so it cannot be matched field by field here.
-#[derive(Deserialize)]
-struct EngineUndoPreview {
-    id: i64,
-    reverse: Vec<EngineUndoRow>,
-    leave: Vec<Conflict>,
-}
-
-#[derive(Deserialize)]
-struct EngineUndoRow {
-    row: u64,
-    sku: String,
-    location: Option<String>,
-    field: String,
-    applied: String,
-    current: String,
-    after_undo: String,
-}
-
-impl UndoPreviewView {
-    /// From what `BulkUpdates::undo_preview` answered.
-    pub fn from_engine(preview: &impl Serialize) -> Result<Self, UiError> {
-        let p: EngineUndoPreview = serde_json::to_value(preview)
-            .and_then(serde_json::from_value)
-            .map_err(|e| {
-                UiError::new(
-                    ErrorCode::Internal,
-                    format!("Shelfsync could not read the undo preview: {e}"),
-                )
-            })?;
-        Ok(Self {
+impl From<UndoPreview> for UndoPreviewView {
+    fn from(p: UndoPreview) -> Self {
+        Self {
             id: p.id,
             reverse: p
                 .reverse
@@ -557,7 +528,7 @@ impl UndoPreviewView {
                 })
                 .collect(),
             leave: p.leave.iter().map(Into::into).collect(),
-        })
+        }
     }
 }
 
@@ -982,23 +953,24 @@ mod tests {
 
     #[test]
     fn an_undo_preview_lists_what_it_reverses_and_what_it_leaves() {
-        // What the engine's `UndoPreview` serializes to.
-        let engine = serde_json::json!({
-            "id": 3,
-            "reverse": [{
-                "row": 2, "sku": "SKU-2", "location": "Main Street", "field": "available",
-                "applied": "17", "current": "16", "after_undo": "9",
+        let view = UndoPreviewView::from(UndoPreview {
+            id: 3,
+            reverse: vec![shelfsync_engine::bulk_update::UndoRow {
+                row: 2,
+                sku: "SKU-2".into(),
+                location: Some("Main Street".into()),
+                field: "available".into(),
+                applied: "17".into(),
+                current: "16".into(),
+                after_undo: "9".into(),
             }],
-            "leave": [serde_json::to_value(conflict(3)).unwrap()],
+            leave: vec![conflict(3)],
         });
-        let view = UndoPreviewView::from_engine(&engine).unwrap();
         assert_eq!(view.reverse[0].after_undo, "9");
         assert_eq!(view.leave[0].row, 3);
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["reverse"][0]["afterUndo"], "9");
         assert_eq!(json["leave"][0]["current"], "9");
-        let broken = UndoPreviewView::from_engine(&serde_json::json!({"id": 3})).unwrap_err();
-        assert_eq!(broken.code, ErrorCode::Internal);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -318,7 +318,7 @@ pub async fn bulk_undo_preview(
         bulk.undo_preview(id.0).await.map_err(UiError::from)
     })
     .await??;
-    UndoPreviewView::from_engine(&preview)
+    Ok(preview.into())
 }
 
 /// Undoes bulk update `id`: each change is reversed by its difference, so units sold since

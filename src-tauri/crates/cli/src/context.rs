@@ -108,7 +108,7 @@ impl Context {
             };
             let ids = reader.unfinished_bulk_updates().unwrap_or_default();
             ids.into_iter()
-                .filter_map(|id| reader.bulk_update(id).ok().flatten())
+                .filter_map(|id| reader.bulk_entry(id).ok().flatten())
                 .collect::<Vec<_>>()
         })
         .await

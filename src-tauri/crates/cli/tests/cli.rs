@@ -8,7 +8,7 @@
 //! D-Bus at a socket that does not exist, so they can never touch a real keychain.
 
 use serde_json::Value;
-use shelfsync_store::{BulkMode, Database, Durability, NewJob};
+use shelfsync_store::{BulkCounts, BulkMode, Database, Durability, NewJob};
 use shopify_sim::store::AVAILABLE;
 use shopify_sim::{RunningSim, SimConfig};
 use std::path::Path;
@@ -663,7 +663,15 @@ async fn an_unfinished_bulk_update_is_listed_and_warned_about() {
         let mut db = user.database(address);
         let tx = db.write_with(Durability::Full).unwrap();
         let id = tx
-            .begin_bulk_update("stock.csv", BulkMode::AllOrNothing, &plan.to_string())
+            .begin_bulk_update(
+                "stock.csv",
+                BulkMode::AllOrNothing,
+                &plan.to_string(),
+                BulkCounts {
+                    quantity_changes: 2,
+                    price_changes: 0,
+                },
+            )
             .unwrap();
         tx.commit().unwrap();
         id
@@ -1021,7 +1029,15 @@ async fn import_plans_applies_lists_and_undoes_a_stock_file() {
             let mut db = user.database(&address);
             let tx = db.write_with(Durability::Full).unwrap();
             let id = tx
-                .begin_bulk_update("restock.csv", BulkMode::AllOrNothing, &plan)
+                .begin_bulk_update(
+                    "restock.csv",
+                    BulkMode::AllOrNothing,
+                    &plan,
+                    BulkCounts {
+                        quantity_changes: 2,
+                        price_changes: 0,
+                    },
+                )
                 .unwrap();
             tx.commit().unwrap();
             id

@@ -65,15 +65,29 @@ pub enum StepState {
     Rejected,
 }
 
+/// How many changes a bulk update's plan holds, kept beside it for lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkCounts {
+    pub quantity_changes: u64,
+    pub price_changes: u64,
+}
+
 /// A journaled bulk update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkUpdate {
+    pub entry: BulkEntry,
+    /// The engine's plan, as JSON.
+    pub plan: String,
+}
+
+/// A journaled bulk update as lists show it: everything but its plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkEntry {
     pub id: i64,
     pub file_name: String,
     pub mode: BulkMode,
     pub state: BulkState,
-    /// The engine's plan, as JSON.
-    pub plan: String,
+    pub counts: BulkCounts,
     /// The engine's outcome, as JSON, once there is one.
     pub outcome: Option<String>,
     pub created_at: Timestamp,
@@ -108,29 +122,51 @@ fn parse<T: serde::de::DeserializeOwned>(column: usize, value: String) -> rusqli
     })
 }
 
-const BULK_COLUMNS: &str =
-    "id, file_name, mode, state, plan, outcome, created_at_ms, finished_at_ms";
+const ENTRY_COLUMNS: &str = "id, file_name, mode, state, quantity_changes, price_changes, \
+                             outcome, created_at_ms, finished_at_ms";
 
-fn bulk_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BulkUpdate> {
-    Ok(BulkUpdate {
+fn entry_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BulkEntry> {
+    let count = |i: usize| -> rusqlite::Result<u64> {
+        let n: i64 = row.get(i)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    Ok(BulkEntry {
         id: row.get(0)?,
         file_name: row.get(1)?,
         mode: parse(2, row.get(2)?)?,
         state: parse(3, row.get(3)?)?,
-        plan: row.get(4)?,
-        outcome: row.get(5)?,
-        created_at: timestamp(row.get(6)?)?,
-        finished_at: row.get::<_, Option<i64>>(7)?.map(timestamp).transpose()?,
+        counts: BulkCounts {
+            quantity_changes: count(4)?,
+            price_changes: count(5)?,
+        },
+        outcome: row.get(6)?,
+        created_at: timestamp(row.get(7)?)?,
+        finished_at: row.get::<_, Option<i64>>(8)?.map(timestamp).transpose()?,
     })
 }
 
 impl WriteTx<'_> {
-    /// Records a bulk update about to be applied; returns its id.
-    pub fn begin_bulk_update(&self, file_name: &str, mode: BulkMode, plan: &str) -> Result<i64> {
+    /// Records a bulk update about to be applied, with its plan's counts; returns its id.
+    pub fn begin_bulk_update(
+        &self,
+        file_name: &str,
+        mode: BulkMode,
+        plan: &str,
+        counts: BulkCounts,
+    ) -> Result<i64> {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.conn.execute(
-            "INSERT INTO bulk_updates (file_name, mode, state, plan, created_at_ms)
-             VALUES (?1, ?2, 'applying', ?3, ?4)",
-            params![file_name, text(mode), plan, self.now_ms()],
+            "INSERT INTO bulk_updates (file_name, mode, state, plan, quantity_changes,
+                                       price_changes, created_at_ms)
+             VALUES (?1, ?2, 'applying', ?3, ?4, ?5, ?6)",
+            params![
+                file_name,
+                text(mode),
+                plan,
+                count(counts.quantity_changes),
+                count(counts.price_changes),
+                self.now_ms()
+            ],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -264,9 +300,26 @@ impl Reader {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {BULK_COLUMNS} FROM bulk_updates WHERE id = ?1"),
+                &format!("SELECT {ENTRY_COLUMNS}, plan FROM bulk_updates WHERE id = ?1"),
                 [id],
-                bulk_row,
+                |row| {
+                    Ok(BulkUpdate {
+                        entry: entry_row(row)?,
+                        plan: row.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// One bulk update as lists show it, without reading its plan.
+    pub fn bulk_entry(&self, id: i64) -> Result<Option<BulkEntry>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM bulk_updates WHERE id = ?1"),
+                [id],
+                entry_row,
             )
             .optional()?)
     }
@@ -283,12 +336,12 @@ impl Reader {
             .optional()?)
     }
 
-    /// The latest bulk updates, newest first.
-    pub fn bulk_updates(&self, limit: u32) -> Result<Vec<BulkUpdate>> {
+    /// The latest bulk updates, newest first, without their plans.
+    pub fn bulk_updates(&self, limit: u32) -> Result<Vec<BulkEntry>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {BULK_COLUMNS} FROM bulk_updates ORDER BY id DESC LIMIT ?1"
+            "SELECT {ENTRY_COLUMNS} FROM bulk_updates ORDER BY id DESC LIMIT ?1"
         ))?;
-        let rows = stmt.query_map([limit], bulk_row)?;
+        let rows = stmt.query_map([limit], entry_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -336,7 +389,15 @@ mod tests {
             let mut db = Database::open(&path).unwrap();
             let tx = db.write_with(Durability::Full).unwrap();
             let id = tx
-                .begin_bulk_update("stock.csv", BulkMode::AllOrNothing, "{\"rows\":[]}")
+                .begin_bulk_update(
+                    "stock.csv",
+                    BulkMode::AllOrNothing,
+                    "{\"rows\":[]}",
+                    BulkCounts {
+                        quantity_changes: 3,
+                        price_changes: 1,
+                    },
+                )
                 .unwrap();
             let seq = tx
                 .add_bulk_step(id, StepPurpose::Apply, "k-1", "[1,2]")
@@ -353,7 +414,15 @@ mod tests {
         let reader = Reader::open(&path).unwrap();
         assert_eq!(reader.unfinished_bulk_updates().unwrap(), [id]);
         let update = reader.bulk_update(id).unwrap().unwrap();
+        assert_eq!(update.plan, "{\"rows\":[]}");
+        let update = update.entry;
         assert_eq!(update.state, BulkState::Applying);
+        assert_eq!(
+            (update.counts.quantity_changes, update.counts.price_changes),
+            (3, 1)
+        );
+        assert_eq!(reader.bulk_entry(id).unwrap().as_ref(), Some(&update));
+        assert_eq!(reader.bulk_updates(10).unwrap(), [update.clone()]);
         assert_eq!(
             reader.bulk_update_file_name(id).unwrap().as_deref(),
             Some("stock.csv")
@@ -375,10 +444,43 @@ mod tests {
         tx.set_bulk_state(id, BulkState::RolledBack, Some("{\"left\":[]}"))
             .unwrap();
         tx.commit().unwrap();
-        let update = reader.bulk_update(id).unwrap().unwrap();
+        let update = reader.bulk_entry(id).unwrap().unwrap();
         assert_eq!(update.state, BulkState::RolledBack);
         assert!(update.finished_at.is_some());
         assert_eq!(update.outcome.as_deref(), Some("{\"left\":[]}"));
         assert!(reader.unfinished_bulk_updates().unwrap().is_empty());
+    }
+
+    #[test]
+    fn updates_journaled_before_their_counts_had_columns_get_them_from_their_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            // A file as schema 5 left it, with two journaled updates.
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            crate::migrate::migrate(&mut conn, &path, &crate::migrate::MIGRATIONS[..5]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO bulk_updates (file_name, mode, state, plan, created_at_ms)
+                 VALUES ('a.csv', 'all-or-nothing', 'applied',
+                         '{\"summary\":{\"quantity_changes\":250,\"price_changes\":4}}', 1),
+                        ('b.csv', 'skip-conflicts', 'rolled-back', 'not json', 2);",
+            )
+            .unwrap();
+        }
+        let db = Database::open(&path).unwrap();
+        let reader = db.reader().unwrap();
+        let counts: Vec<(String, u64, u64)> = reader
+            .bulk_updates(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                (
+                    e.file_name,
+                    e.counts.quantity_changes,
+                    e.counts.price_changes,
+                )
+            })
+            .collect();
+        assert_eq!(counts, [("b.csv".into(), 0, 0), ("a.csv".into(), 250, 4)]);
     }
 }

@@ -50,7 +50,8 @@ mod queue;
 mod sql;
 
 pub use bulk::{
-    BulkMode, BulkState, BulkStep, BulkUpdate, LevelQuantities, SkuVariant, StepPurpose, StepState,
+    BulkCounts, BulkEntry, BulkMode, BulkState, BulkStep, BulkUpdate, LevelQuantities, SkuVariant,
+    StepPurpose, StepState,
 };
 pub use catalogue::CacheCounts;
 pub use db::{Clock, DEFAULT_BUSY_TIMEOUT, Database, Durability, OpenOptions, Reader, WriteTx};

@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "bulk updates",
         sql: include_str!("../migrations/0005_bulk_updates.sql"),
     },
+    Migration {
+        version: 6,
+        name: "bulk update counts",
+        sql: include_str!("../migrations/0006_bulk_update_counts.sql"),
+    },
 ];
 
 /// The schema version this build writes.

@@ -327,11 +327,10 @@ async fn file_name(engine: &Engine, id: i64) -> String {
         return String::new();
     };
     cache
-        .read(move |r| r.bulk_update(id))
+        .read(move |r| r.bulk_update_file_name(id))
         .await
         .ok()
         .flatten()
-        .map(|u| u.file_name)
         .unwrap_or_default()
 }
 

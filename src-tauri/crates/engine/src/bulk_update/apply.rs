@@ -116,11 +116,15 @@ impl BulkUpdates {
         let json = serde_json::to_string(plan).map_err(|e| BulkError::Unexpected(e.to_string()))?;
         let file_name = plan.file_name.clone();
         let mode = options.mode;
+        let counts = shelfsync_store::BulkCounts {
+            quantity_changes: plan.summary.quantity_changes,
+            price_changes: plan.summary.price_changes,
+        };
         let id = self
             .cache
             .write(move |db| {
                 let tx = db.write_with(Durability::Full)?;
-                let id = tx.begin_bulk_update(&file_name, mode, &json)?;
+                let id = tx.begin_bulk_update(&file_name, mode, &json, counts)?;
                 tx.commit()?;
                 Ok(id)
             })
@@ -139,7 +143,7 @@ impl BulkUpdates {
         progress: &mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Result<Outcome, BulkError> {
         let (update, mut run) = self.load(id, progress).await?;
-        match update.state {
+        match update.entry.state {
             BulkState::Applying => {
                 run.settle().await?;
                 match choice {
@@ -171,10 +175,10 @@ impl BulkUpdates {
     pub async fn undo_preview(&self, id: i64) -> Result<UndoPreview, BulkError> {
         let mut silent = |_: &Progress| {};
         let (update, run) = self.load(id, &mut silent).await?;
-        if update.state != BulkState::Applied {
+        if update.entry.state != BulkState::Applied {
             return Err(BulkError::WrongState {
                 id,
-                state: update.state,
+                state: update.entry.state,
                 what: "only an applied update can be undone",
             });
         }
@@ -189,10 +193,10 @@ impl BulkUpdates {
         progress: &mut (dyn FnMut(&Progress) + Send + Sync),
     ) -> Result<Outcome, BulkError> {
         let (update, mut run) = self.load(id, progress).await?;
-        if update.state != BulkState::Applied {
+        if update.entry.state != BulkState::Applied {
             return Err(BulkError::WrongState {
                 id,
-                state: update.state,
+                state: update.entry.state,
                 what: "only an applied update can be undone",
             });
         }
@@ -213,15 +217,16 @@ impl BulkUpdates {
             id,
             detail: e.to_string(),
         })?;
-        let mut run = Run::new(self, id, plan, update.mode, progress);
+        let mut run = Run::new(self, id, plan, update.entry.mode, progress);
         if let Some(outcome) = update
+            .entry
             .outcome
             .as_deref()
             .and_then(|o| serde_json::from_str::<Outcome>(o).ok())
         {
             run.outcome = outcome;
         }
-        run.outcome.state = update.state;
+        run.outcome.state = update.entry.state;
         Ok((update, run))
     }
 }

@@ -240,42 +240,31 @@ impl BulkUpdates {
         let ids = self.cache.read(|r| r.unfinished_bulk_updates()).await?;
         let mut out = Vec::new();
         for id in ids {
-            if let Some(update) = self.cache.read(move |r| r.bulk_update(id)).await? {
-                out.push(BulkSummary::from(update));
+            if let Some(entry) = self.cache.read(move |r| r.bulk_entry(id)).await? {
+                out.push(BulkSummary::from(entry));
             }
         }
         Ok(out)
     }
 }
 
-impl From<shelfsync_store::BulkUpdate> for BulkSummary {
-    /// A journal entry with the plan's counts and the outcome read from their JSON.
-    fn from(update: shelfsync_store::BulkUpdate) -> Self {
-        journal_summary(update)
-    }
-}
-
-fn journal_summary(update: shelfsync_store::BulkUpdate) -> BulkSummary {
-    #[derive(Deserialize)]
-    struct Counts {
-        summary: PlanSummary,
-    }
-    let counts = serde_json::from_str::<Counts>(&update.plan)
-        .map(|c| c.summary)
-        .unwrap_or_default();
-    BulkSummary {
-        id: update.id,
-        file_name: update.file_name,
-        mode: update.mode,
-        state: update.state,
-        quantity_changes: counts.quantity_changes,
-        price_changes: counts.price_changes,
-        created_at_ms: update.created_at.as_millisecond(),
-        finished_at_ms: update.finished_at.map(|t| t.as_millisecond()),
-        outcome: update
-            .outcome
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok()),
+impl From<shelfsync_store::BulkEntry> for BulkSummary {
+    /// A journal entry with its outcome read from its JSON (the plan is not read).
+    fn from(entry: shelfsync_store::BulkEntry) -> Self {
+        BulkSummary {
+            id: entry.id,
+            file_name: entry.file_name,
+            mode: entry.mode,
+            state: entry.state,
+            quantity_changes: entry.counts.quantity_changes,
+            price_changes: entry.counts.price_changes,
+            created_at_ms: entry.created_at.as_millisecond(),
+            finished_at_ms: entry.finished_at.map(|t| t.as_millisecond()),
+            outcome: entry
+                .outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok()),
+        }
     }
 }
 
