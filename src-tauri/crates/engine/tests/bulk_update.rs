@@ -123,6 +123,10 @@ async fn a_clean_apply_writes_every_row_in_chunks_and_undo_keeps_a_later_sale() 
     assert_eq!((row3.before, row3.cached), (edited.4 + 7, Some(edited.4)));
     assert_eq!(row3.delta, 0);
     assert!(plan.refresh.points > 0.0 && plan.refresh.requests >= 3);
+    // Synced moments ago: an incremental pass brought the cache up to date, for far fewer
+    // points than reading 600 levels by id (1,200).
+    assert!(!plan.refresh.bulk_operation, "{:?}", plan.refresh);
+    assert!(plan.refresh.points < 400.0, "{:?}", plan.refresh);
 
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
@@ -592,4 +596,36 @@ async fn a_chunk_that_fails_for_good_stops_the_apply_and_the_rollback_ends_when_
         assert_eq!(available(&s.sim, *item, *loc), *q, "row {i}");
     }
     s.sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_plan_on_a_cache_left_for_hours_re_reads_the_store_with_a_bulk_operation() {
+    let s = setup().await;
+    // The laptop was closed for two hours after its last sync.
+    let two_hours_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 2 * 60 * 60 * 1000;
+    rusqlite::Connection::open(s.dir.path().join("store.db"))
+        .unwrap()
+        .execute(
+            "UPDATE sync_watermarks SET advanced_at_ms = ?1",
+            [two_hours_ago],
+        )
+        .unwrap();
+    let rows: Vec<Stock> = stock(&s.sim).into_iter().take(600).collect();
+    let edited = &rows[10];
+    {
+        let now = s.sim.state.clock.now();
+        s.sim
+            .state
+            .write_store()
+            .adjust_level(edited.2, edited.3, &[(AVAILABLE, -2)], now);
+    }
+    let path = quantity_file(s.dir.path(), &rows);
+    let plan = s.bulk.plan(&path, PlanOptions::default()).await.unwrap();
+    assert!(plan.refresh.bulk_operation, "{:?}", plan.refresh);
+    let row = plan.quantities.iter().find(|q| q.row == 12).unwrap();
+    assert_eq!((row.before, row.cached), (edited.4 - 2, Some(edited.4)));
 }

@@ -131,7 +131,9 @@ pub struct RefreshCost {
     pub requests: u64,
     /// Points of the store's rate-limit bucket that reading the live values used.
     pub points: f64,
-    /// Whether the values came from a bulk operation (large plans) rather than reads by id.
+    /// Whether the values came from a bulk operation (a large plan on a cache whose stock
+    /// was not brought up to date within the last hour) rather than reads by id or an
+    /// incremental pass.
     pub bulk_operation: bool,
 }
 

@@ -24,11 +24,24 @@ use crate::import::{self, Problem, ProblemKind, QuantityName, Wanted, WantedChan
 const IDS_PER_READ: usize = 250;
 
 /// Up to this many values, a plan reads each one back by id: two points a level, so a full
-/// bucket (2,000 points on the standard plan) answers at once. Beyond, it re-reads the store
-/// with one bulk operation, which costs about 20 points whatever the store's size and takes
-/// seconds (5.7 s for 137,877 levels in `bench_bulk`), where 2,000 levels read by id wait
-/// 20 s for the bucket.
+/// bucket (2,000 points on the standard plan) answers at once. Beyond, reading by id would
+/// wait on the bucket (2,000 levels: 20 s), so the plan brings the whole cache up to date
+/// instead and reads "before" from it:
+/// - when the cache's stock was brought up to date within [`FRESH_WITHIN`], with an
+///   incremental pass, which reads only what changed since (with its overlap): a few dozen
+///   points and well under a second on a store the app keeps in sync;
+/// - otherwise with one bulk operation, which costs about 20 points whatever the store's size
+///   but takes seconds (5.7 s for 137,877 levels in `bench_bulk`), where an incremental pass
+///   after days away could read much of the store page by page.
+///
+/// Either way a value that changes after the read is caught when the update is applied: every
+/// quantity is compare-and-set against its "before", and prices are read again just before
+/// they are written.
 pub const LIVE_READ_LIMIT: usize = 500;
+
+/// How recently the cache's stock watermark must have moved for an incremental pass to
+/// stand in for a full re-read (see [`LIVE_READ_LIMIT`]).
+pub const FRESH_WITHIN: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -98,21 +111,36 @@ impl BulkUpdates {
             finish(&mut plan);
             return Ok(plan);
         }
-        // Many rows: one bulk operation re-reads the whole store into the cache for a few
-        // points, where reading each level by id would cost three points a level.
+        // Many rows: the whole cache is brought up to date (see `LIVE_READ_LIMIT`).
         let cached = self.plan_rows(file.clone(), &file_name, options).await?;
+        let fresh = self
+            .cache
+            .read(|r| r.watermarks())
+            .await?
+            .into_iter()
+            .find(|w| w.resource == shelfsync_store::Resource::InventoryLevels)
+            .is_some_and(|w| {
+                let age_ms = now_ms() - w.advanced_at.as_millisecond();
+                (0..=FRESH_WITHIN.as_millis() as i64).contains(&age_ms)
+            });
         let start = self.client.stats();
         let syncer = crate::sync::Syncer::new(
             self.client.clone(),
             self.cache.clone(),
             crate::events::Events::new(),
         );
-        crate::bulk_sync::full_sync(&syncer)
-            .await
-            .map_err(|e| match e {
-                crate::sync::SyncError::Shopify(e) => BulkError::Shopify(e),
-                other => BulkError::Unexpected(other.to_string()),
-            })?;
+        let synced = if fresh {
+            syncer
+                .run(crate::events::SyncKind::Incremental)
+                .await
+                .map(|_| ())
+        } else {
+            crate::bulk_sync::full_sync(&syncer).await.map(|_| ())
+        };
+        synced.map_err(|e| match e {
+            crate::sync::SyncError::Shopify(e) => BulkError::Shopify(e),
+            other => BulkError::Unexpected(other.to_string()),
+        })?;
         let end = self.client.stats();
         let mut plan = self.plan_rows(file, &file_name, options).await?;
         let was: HashMap<(u64, QuantityName), i64> = cached
@@ -129,7 +157,7 @@ impl BulkUpdates {
         plan.refresh = RefreshCost {
             requests: end.requests - start.requests,
             points: end.actual_cost - start.actual_cost,
-            bulk_operation: true,
+            bulk_operation: !fresh,
         };
         plan.read_at_ms = now_ms();
         finish(&mut plan);
