@@ -1,14 +1,47 @@
 //! Reading the store into the cache: the catalogue (products, variants, prices) and stock.
 //!
-//! Incremental sync asks only for what changed since the last watermark, with an overlap
-//! window, because Shopify's `updated_at` is not a strict order: two writes in the same
-//! instant, or a write that commits late, can land just behind the newest timestamp already
-//! seen. Upserts are idempotent (the store ignores rows that are not newer than what it
-//! has), so re-reading the overlap costs API points but never corrupts anything.
+//! Incremental sync asks only for what changed since the last watermark, with an overlap,
+//! because Shopify's `updated_at` is not a strict order: two writes in the same second
+//! (Shopify's timestamps have whole seconds), or a write that commits late, can land just
+//! behind the newest timestamp already seen. Upserts are idempotent (the store ignores rows
+//! that are not newer than what it has), so re-reading the overlap costs API points but never
+//! corrupts anything.
 //!
-//! Each page is committed in one transaction. The watermark moves only in the transaction
-//! of the *last* page of a pass, to the newest timestamp the pass saw, so a crash mid-pass
-//! leaves the old watermark and the next pass re-reads from there: nothing is ever skipped.
+//! The overlap has two widths, because a wide one on every pass is expensive: with 1,800
+//! orders an hour on a store of 50,000 variants, re-reading 300 s cost about 160 points a
+//! pass, against about 40 for a narrow pass (`examples/bench_report.rs`); on the standard plan
+//! (100 points a second) that was 1.6 s of waiting in every pass, which is how stale the
+//! cache was between passes.
+//!
+//! - Most passes are *narrow*: they start [`Syncer::narrow_overlap`] (1 s) behind the
+//!   watermark, enough for writes in the same second as the newest one seen. They start no
+//!   earlier than that behind the newest timestamp of any watermark as the last finished pass
+//!   started: the store's clock had passed that time when that pass began, so a write older
+//!   than it that the pass did not see committed more than the narrow overlap late, and is
+//!   left to the wide pass. (Otherwise a resource that rarely changes, such as the catalogue
+//!   while orders come in, would have its newest rows read again on every pass.)
+//! - A pass is *wide* when the last wide pass (or full sync, which reads everything) started
+//!   [`Syncer::wide_every`] (150 s) or more ago on [`Syncer::clock`], and on the first pass
+//!   of a `Syncer` (the first after the engine starts). It starts [`Syncer::overlap`] (300 s) behind the watermarks the
+//!   previous wide pass started from, so a write that commits up to `overlap` late is read
+//!   by the first wide pass after it commits, however far the narrow passes in between
+//!   moved the watermarks. Without a previous wide pass to go by, it starts
+//!   `overlap + wide_every` behind the current watermarks, which also covers the narrow
+//!   passes a previous run of the engine made after its last wide pass.
+//!
+//! So a write that commits late is still read, up to `wide_every` later than when every
+//! pass was wide. What a pass goes by is kept in memory and shared by the clones of a
+//! `Syncer` (an engine session makes one and its jobs run clones of it). A pass that fails
+//! is not recorded: after a failed wide pass the next pass is wide again. The shop's details
+//! and its locations, which rarely change, are read again by full and wide passes only.
+//!
+//! Each page is committed in one transaction. A watermark moves only once every row it covers
+//! is saved (in the transaction of the *last* page of a pass, or, for stock, whose locations
+//! are read at once, in one of its own after them), to the newest timestamp the pass saw, so
+//! a crash mid-pass leaves the old watermark and the next pass re-reads from there: nothing
+//! is ever skipped. An incremental pass reads the catalogue, the stock of each location and
+//! the orders at once, and writes stock only once the catalogue is saved (stock needs its
+//! variants): a pass takes about one round trip, not one per resource and location.
 //!
 //! Stock changes (a sale, an edit) move an inventory level's `updatedAt`, not its variant's,
 //! so stock is read per location through `inventoryLevels(query: "updated_at:>=…")`.
@@ -20,14 +53,23 @@ use shelfsync_shopify::operations::{
     LocationsVariables, NamedQuantity, NoVariables, OrdersPage, OrdersPageVariables, ShopInfo,
     VariantCount, VariantNode, VariantsPage, VariantsPageVariables,
 };
-use shelfsync_shopify::{ShopifyClient, ShopifyError};
+use shelfsync_shopify::{Clock, ShopifyClient, ShopifyError};
 use shelfsync_store::{
     Level, Location, Money, OrderWrite, Product, Quantities, Resource, Shop, ShopifyTime, Source,
     Variant, gid_id,
 };
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Page sizes of incremental reads. Shopify checks a query's *requested* cost (which grows
+/// with `first`) against the bucket before running it, and refunds the difference after; an
+/// incremental pass finds a handful of rows, so asking for a smaller page lets it start
+/// sooner when the bucket is low (an orders page of 50, with its line items, requests about
+/// 350 points and is charged a few). Full reads keep the large pages.
+const INCREMENTAL_VARIANTS_PAGE: u32 = 25;
+const INCREMENTAL_LEVELS_PAGE: u32 = 50;
+const INCREMENTAL_ORDERS_PAGE: u32 = 10;
 
 /// How many orders the first orders pass reads (newest first); later passes read what
 /// changed since.
@@ -62,6 +104,52 @@ pub struct SyncReport {
     pub levels: u64,
     pub orders: u64,
     pub elapsed_ms: u64,
+    /// An incremental pass that re-read the wide overlap (see the module docs).
+    pub wide: bool,
+}
+
+/// How far back an incremental pass reads.
+#[derive(Debug, Clone)]
+enum Reach {
+    /// [`Syncer::narrow_overlap`] behind the watermark, or behind the newest timestamp of any
+    /// watermark as the last finished pass started, if that is later.
+    Narrow(Option<ShopifyTime>),
+    /// [`Syncer::overlap`] behind the watermarks the previous wide pass started from, if
+    /// this `Syncer` made one; else `overlap + wide_every` behind the current watermarks.
+    Wide(Option<Watermarks>),
+}
+
+/// The watermarks a pass started from.
+#[derive(Debug, Clone, Default)]
+struct Watermarks {
+    products: Option<ShopifyTime>,
+    levels: Option<ShopifyTime>,
+    orders: Option<ShopifyTime>,
+}
+
+impl Watermarks {
+    fn newest(&self) -> Option<ShopifyTime> {
+        max_time(
+            max_time(self.products.clone(), self.levels.clone()),
+            self.orders.clone(),
+        )
+    }
+}
+
+/// The last wide pass that finished: when it started on [`Syncer::clock`], and the
+/// watermarks it started from.
+#[derive(Debug, Clone)]
+struct WidePass {
+    at: Duration,
+    from: Watermarks,
+}
+
+/// What the next incremental pass goes by.
+#[derive(Debug, Clone, Default)]
+struct Passes {
+    wide: Option<WidePass>,
+    /// The newest timestamp of any watermark as the last finished incremental pass started.
+    newest_before_last: Option<ShopifyTime>,
 }
 
 /// Reads one store into its cache.
@@ -72,15 +160,28 @@ pub struct Syncer {
     pub events: Events,
     /// Items per page (Shopify allows at most 250).
     pub page_size: u32,
-    /// How far behind the watermark an incremental pass starts.
+    /// How late a write may commit and still be read: a wide pass starts this far behind
+    /// the watermarks the previous wide pass started from (see the module docs).
     pub overlap: Duration,
+    /// How far behind the watermark a narrow pass starts: writes in the same second as the
+    /// newest one seen.
+    pub narrow_overlap: Duration,
+    /// A pass is wide when the last wide pass started this long ago or more on
+    /// [`Syncer::clock`].
+    pub wide_every: Duration,
+    /// Time for [`Syncer::wide_every`]: the same clock as the client's (a scaled one when the
+    /// store's clock runs faster than real time).
+    pub clock: Clock,
     /// How a full sync runs its bulk operation (see [`crate::bulk_sync`]).
     pub bulk: crate::bulk_sync::BulkSettings,
     /// The low-stock line stock writes are compared with.
     pub low_stock: crate::orders::LowStockRule,
     /// Set while webhook intake runs: an incremental pass is then a reconciliation, and
-    /// whatever it finds changed is a change webhooks missed (see [`Syncer::run_incremental`]).
+    /// whatever it finds changed is a change webhooks missed (see [`Syncer::run_because`]).
     pub reconciling: Arc<AtomicBool>,
+    /// What the next incremental pass goes by, shared by the clones of this `Syncer` (an
+    /// engine session makes one `Syncer` and its jobs run clones of it).
+    passes: Arc<Mutex<Passes>>,
 }
 
 impl Syncer {
@@ -91,9 +192,34 @@ impl Syncer {
             events,
             page_size: 100,
             overlap: Duration::from_secs(300),
+            narrow_overlap: Duration::from_secs(1),
+            wide_every: Duration::from_secs(150),
+            clock: Clock::real(),
             bulk: crate::bulk_sync::BulkSettings::default(),
             low_stock: crate::orders::LowStockRule::default(),
             reconciling: Arc::new(AtomicBool::new(false)),
+            passes: Arc::new(Mutex::new(Passes::default())),
+        }
+    }
+
+    /// How far back the next incremental pass reads, as of `now` on [`Syncer::clock`].
+    fn reach(&self, now: Duration) -> Reach {
+        let passes = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+        match &passes.wide {
+            Some(wide) if now.saturating_sub(wide.at) < self.wide_every => {
+                Reach::Narrow(passes.newest_before_last.clone())
+            }
+            Some(wide) => Reach::Wide(Some(wide.from.clone())),
+            None => Reach::Wide(None),
+        }
+    }
+
+    /// Records a finished incremental pass that started at `at` from the watermarks `from`.
+    fn record_pass(&self, at: Duration, from: Watermarks, wide: bool) {
+        let mut passes = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+        passes.newest_before_last = max_time(passes.newest_before_last.take(), from.newest());
+        if wide {
+            passes.wide = Some(WidePass { at, from });
         }
     }
 
@@ -119,7 +245,14 @@ impl Syncer {
     pub async fn run_because(&self, kind: SyncKind, reason: &str) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let started_at = shelfsync_store::Timestamp::now();
-        self.sync_shop().await?;
+        let at = self.clock.now();
+        let reach = self.reach(at);
+        let wide = kind == SyncKind::Incremental && matches!(reach, Reach::Wide(_));
+        // The shop's details and its locations rarely change: a narrow pass goes by those in
+        // the cache, and full and wide passes read them again.
+        if kind == SyncKind::Full || wide {
+            self.sync_shop().await?;
+        }
         let reconciling = kind == SyncKind::Incremental && self.reconciling.load(Ordering::SeqCst);
         let mark = if reconciling {
             self.cache
@@ -133,18 +266,44 @@ impl Syncer {
         } else {
             0
         };
+        // Read before any rows are: every one of them is a time the store's clock had passed
+        // when this pass started.
+        let marks = self
+            .cache
+            .read(|r| {
+                Ok(Watermarks {
+                    products: r.watermark(Resource::Products)?,
+                    levels: r.watermark(Resource::InventoryLevels)?,
+                    orders: r.watermark(Resource::Orders)?,
+                })
+            })
+            .await?;
         let (variants, levels, orders) = match kind {
             // One bulk operation reads every variant with its levels.
             SyncKind::Full => {
                 let read = crate::bulk_sync::full_sync(self).await?;
-                let orders = self.sync_orders().await?;
+                let orders = self.orders_pass(&reach).await?;
+                // Everything was read: as good as a wide pass for the passes that follow.
+                self.record_pass(at, marks, true);
                 (read.variants, read.levels, orders)
             }
-            SyncKind::Incremental => (
-                self.sync_catalogue(kind).await?,
-                self.sync_levels().await?,
-                self.sync_orders().await?,
-            ),
+            SyncKind::Incremental => {
+                // The three are read at once. Levels need their variants saved first, so the
+                // stock is written once the catalogue is (orders need nothing else).
+                let (catalogue_saved, saved) = tokio::sync::watch::channel(false);
+                let catalogue = async {
+                    let read = self.catalogue_pass(kind, &reach).await;
+                    let _ = catalogue_saved.send(true);
+                    read
+                };
+                let (variants, levels, orders) = tokio::try_join!(
+                    catalogue,
+                    self.levels_pass(&reach, saved),
+                    self.orders_pass(&reach)
+                )?;
+                self.record_pass(at, marks, wide);
+                (variants, levels, orders)
+            }
         };
         if reconciling {
             self.record_reconciliation(
@@ -161,6 +320,7 @@ impl Syncer {
             levels,
             orders: orders.read,
             elapsed_ms: started.elapsed().as_millis() as u64,
+            wide,
         };
         self.events.publish(EngineEvent::SyncFinished {
             sync: kind,
@@ -212,25 +372,69 @@ impl Syncer {
         Ok(())
     }
 
-    fn search_since(&self, watermark: Option<ShopifyTime>) -> Option<String> {
-        watermark.map(|w| {
-            let overlap = i64::try_from(self.overlap.as_millis()).unwrap_or(0);
-            let from = shelfsync_store::Timestamp::from_millisecond(
-                w.instant().as_millisecond() - overlap,
-            )
-            .unwrap_or(w.instant());
-            // Dates must be quoted, or Shopify splits them at the colons.
-            format!("updated_at:>='{}'", from.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        })
+    /// The catalogue and stock brought up to date as the next incremental pass would read
+    /// them, without orders and without counting as a pass (it changes nothing about how far
+    /// back later passes read): for a bulk update's plan, which needs the live prices and
+    /// stock of many rows. Returns the rows read.
+    pub async fn refresh_stock(&self) -> Result<u64, SyncError> {
+        let reach = self.reach(self.clock.now());
+        let variants = self.catalogue_pass(SyncKind::Incremental, &reach).await?;
+        let levels = self
+            .levels_pass(&reach, tokio::sync::watch::channel(true).1)
+            .await?;
+        Ok(variants + levels)
     }
 
-    /// Variants (with their products and, on a full pass, their stock).
+    /// The search for rows updated since `watermark`, as far back as `reach` says (`None`,
+    /// everything, without a watermark).
+    fn search_since(
+        &self,
+        watermark: Option<&ShopifyTime>,
+        reach: &Reach,
+        resource: Resource,
+    ) -> Option<String> {
+        let w = watermark?.instant().as_millisecond();
+        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4);
+        let from = match reach {
+            Reach::Narrow(newest) => {
+                w.max(newest.as_ref().map_or(w, |n| n.instant().as_millisecond()))
+                    - millis(self.narrow_overlap)
+            }
+            Reach::Wide(previous) => {
+                let previous = previous.as_ref().and_then(|p| match resource {
+                    Resource::Products => p.products.as_ref(),
+                    Resource::InventoryLevels => p.levels.as_ref(),
+                    _ => p.orders.as_ref(),
+                });
+                match previous {
+                    Some(p) => w.min(p.instant().as_millisecond()) - millis(self.overlap),
+                    None => w - millis(self.overlap) - millis(self.wide_every),
+                }
+            }
+        };
+        let from = shelfsync_store::Timestamp::from_millisecond(from)
+            .ok()
+            .or_else(|| watermark.map(ShopifyTime::instant))?;
+        // Dates must be quoted, or Shopify splits them at the colons.
+        Some(format!(
+            "updated_at:>='{}'",
+            from.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ))
+    }
+
+    /// Variants (with their products and, on a full pass, their stock). An incremental
+    /// call on its own reads as far back as a wide pass without a previous one.
     pub async fn sync_catalogue(&self, kind: SyncKind) -> Result<u64, SyncError> {
+        self.catalogue_pass(kind, &Reach::Wide(None)).await
+    }
+
+    /// [`Syncer::sync_catalogue`] as far back as `reach`.
+    async fn catalogue_pass(&self, kind: SyncKind, reach: &Reach) -> Result<u64, SyncError> {
         let watermark = match kind {
             SyncKind::Full => None,
             SyncKind::Incremental => self.cache.read(|r| r.watermark(Resource::Products)).await?,
         };
-        let query = self.search_since(watermark);
+        let query = self.search_since(watermark.as_ref(), reach, Resource::Products);
         let total = match kind {
             SyncKind::Full => self
                 .client
@@ -250,7 +454,11 @@ impl Syncer {
             let page = self
                 .client
                 .execute::<VariantsPage>(&VariantsPageVariables {
-                    first: self.page_size,
+                    first: if query.is_some() {
+                        self.page_size.min(INCREMENTAL_VARIANTS_PAGE)
+                    } else {
+                        self.page_size
+                    },
                     after: after.clone(),
                     query: query.clone(),
                 })
@@ -292,18 +500,23 @@ impl Syncer {
                 SyncKind::Full => Source::Poll,
                 SyncKind::Incremental => self.pass_source(),
             };
-            self.cache
-                .write(move |db| {
-                    let tx = db.write()?;
-                    tx.upsert_products(&products, source)?;
-                    tx.upsert_variants(&variants, source)?;
-                    tx.upsert_levels(&levels, source)?;
-                    for (resource, to) in &watermarks {
-                        tx.advance_watermark(*resource, to)?;
-                    }
-                    tx.commit()
-                })
-                .await?;
+            // A page with nothing to write (an incremental pass that found no change) is not
+            // a transaction.
+            let nothing = variants.is_empty() && watermarks.is_empty();
+            if !nothing {
+                self.cache
+                    .write(move |db| {
+                        let tx = db.write()?;
+                        tx.upsert_products(&products, source)?;
+                        tx.upsert_variants(&variants, source)?;
+                        tx.upsert_levels(&levels, source)?;
+                        for (resource, to) in &watermarks {
+                            tx.advance_watermark(*resource, to)?;
+                        }
+                        tx.commit()
+                    })
+                    .await?;
+            }
             self.progress(kind, rows, total, started);
             if last {
                 break;
@@ -313,74 +526,128 @@ impl Syncer {
         Ok(rows)
     }
 
-    /// Stock changed since the levels watermark, location by location.
+    /// Stock changed since the levels watermark, location by location. On its own, as far
+    /// back as a wide pass without a previous one.
     pub async fn sync_levels(&self) -> Result<u64, SyncError> {
+        self.levels_pass(&Reach::Wide(None), tokio::sync::watch::channel(true).1)
+            .await
+    }
+
+    /// [`Syncer::sync_levels`] as far back as `reach`. The locations are read at once, each
+    /// page committed as it comes; the watermark moves after every location's pages are
+    /// saved, in a transaction of its own, to the newest time any of them held.
+    /// Nothing is written before `catalogue_saved` holds `true`.
+    async fn levels_pass(
+        &self,
+        reach: &Reach,
+        catalogue_saved: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<u64, SyncError> {
         let watermark = self
             .cache
             .read(|r| r.watermark(Resource::InventoryLevels))
             .await?;
-        let query = self.search_since(watermark);
+        let query = self.search_since(watermark.as_ref(), reach, Resource::InventoryLevels);
         let locations = self.cache.read(|r| r.locations()).await?;
+        let mut reads = tokio::task::JoinSet::new();
+        for location in &locations {
+            let (syncer, query, location) = (self.clone(), query.clone(), location.id);
+            let saved = catalogue_saved.clone();
+            reads.spawn(async move { syncer.location_levels(location, query, saved).await });
+        }
         let mut rows = 0u64;
         let mut newest: Option<ShopifyTime> = None;
+        while let Some(joined) = reads.join_next().await {
+            let (read, latest) = joined.map_err(|e| {
+                SyncError::Unexpected(format!("a location's stock read stopped: {e}"))
+            })??;
+            rows += read;
+            newest = max_time(newest, latest);
+        }
+        if let Some(to) = newest {
+            self.cache
+                .write(move |db| {
+                    let tx = db.write()?;
+                    tx.advance_watermark(Resource::InventoryLevels, &to)?;
+                    tx.commit()
+                })
+                .await?;
+        }
+        Ok(rows)
+    }
+
+    /// One location's levels matching `query`, page by page, each page committed: how many,
+    /// and the newest `updatedAt` among them.
+    async fn location_levels(
+        &self,
+        location: i64,
+        query: Option<String>,
+        mut catalogue_saved: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(u64, Option<ShopifyTime>), SyncError> {
         let source = self.pass_source();
-        for (i, location) in locations.iter().enumerate() {
-            let mut after = None;
-            loop {
-                let data = self
-                    .client
-                    .execute::<LocationLevels>(&LocationLevelsVariables {
-                        location: format!("gid://shopify/Location/{}", location.id),
-                        first: 250,
-                        after: after.clone(),
-                        query: query.clone(),
-                    })
-                    .await?;
-                let Some(found) = data.location else { break };
-                let page = found.inventory_levels;
-                let mut levels = Vec::with_capacity(page.nodes.len());
-                for l in &page.nodes {
-                    let level = located_level_row(location.id, l)?;
-                    newest = max_time(newest, level.updated_at.clone());
-                    levels.push(level);
-                }
-                rows += levels.len() as u64;
-                let last_page = !page.page_info.has_next_page;
-                let watermark = if last_page && i + 1 == locations.len() {
-                    newest.clone()
-                } else {
-                    None
-                };
+        let mut rows = 0u64;
+        let mut newest: Option<ShopifyTime> = None;
+        let mut after = None;
+        loop {
+            let data = self
+                .client
+                .execute::<LocationLevels>(&LocationLevelsVariables {
+                    location: format!("gid://shopify/Location/{location}"),
+                    first: if query.is_some() {
+                        INCREMENTAL_LEVELS_PAGE
+                    } else {
+                        250
+                    },
+                    after: after.clone(),
+                    query: query.clone(),
+                })
+                .await?;
+            let Some(found) = data.location else { break };
+            let page = found.inventory_levels;
+            let mut levels = Vec::with_capacity(page.nodes.len());
+            for l in &page.nodes {
+                let level = located_level_row(location, l)?;
+                newest = max_time(newest, level.updated_at.clone());
+                levels.push(level);
+            }
+            rows += levels.len() as u64;
+            if !levels.is_empty() {
+                // The sender goes away only when the pass is being dropped (another of its
+                // reads failed), and this task with it.
+                let _ = catalogue_saved.wait_for(|saved| *saved).await;
                 self.cache
                     .write(move |db| {
                         let tx = db.write()?;
                         tx.upsert_levels(&levels, source)?;
-                        if let Some(to) = &watermark {
-                            tx.advance_watermark(Resource::InventoryLevels, to)?;
-                        }
                         tx.commit()
                     })
                     .await?;
-                if last_page {
-                    break;
-                }
-                after = page.page_info.end_cursor;
             }
+            if !page.page_info.has_next_page {
+                break;
+            }
+            after = page.page_info.end_cursor;
         }
-        Ok(rows)
+        Ok((rows, newest))
     }
 
     /// Orders changed since the orders watermark (on the first pass: the newest
     /// [`FIRST_ORDERS`] orders Shopify shows). An order new to the cache and placed since the
     /// previous pass is announced ([`EngineEvent::NewOrder`]). The stock the orders moved is
-    /// not read again: the pass read the changed levels just before.
+    /// read by the levels pass beside this one (or, if it moved after that read, by the next
+    /// pass). On its own, as far back as a wide pass without a previous one.
     pub async fn sync_orders(&self) -> Result<OrdersRead, SyncError> {
+        self.orders_pass(&Reach::Wide(None)).await
+    }
+
+    /// [`Syncer::sync_orders`] as far back as `reach`.
+    async fn orders_pass(&self, reach: &Reach) -> Result<OrdersRead, SyncError> {
         let watermark = self.cache.read(|r| r.watermark(Resource::Orders)).await?;
         let first_pass = watermark.is_none();
+        // A late order is announced as new whichever pass reads it.
         let announce_from = watermark.as_ref().map(|w| {
             w.instant().as_millisecond() - i64::try_from(self.overlap.as_millis()).unwrap_or(0)
         });
-        let query = self.search_since(watermark);
+        let query = self.search_since(watermark.as_ref(), reach, Resource::Orders);
         let source = self.pass_source();
         let mut read = OrdersRead::default();
         let mut newest: Option<ShopifyTime> = None;
@@ -389,7 +656,12 @@ impl Syncer {
             let page = self
                 .client
                 .execute::<OrdersPage>(&OrdersPageVariables {
-                    first: 50,
+                    // The first pass reads up to `FIRST_ORDERS` in large pages.
+                    first: if first_pass {
+                        50
+                    } else {
+                        INCREMENTAL_ORDERS_PAGE
+                    },
                     after: after.clone(),
                     query: query.clone(),
                     reverse: first_pass,
@@ -407,21 +679,24 @@ impl Syncer {
             read.read += orders.len() as u64;
             let last = !page.page_info.has_next_page || (first_pass && read.read >= FIRST_ORDERS);
             let watermark = if last { newest.clone() } else { None };
-            let saved = self
-                .cache
-                .write(move |db| {
-                    let tx = db.write()?;
-                    let mut saved = Vec::new();
-                    for order in orders {
-                        saved.push(crate::orders::save_order(&tx, order, source, false)?);
-                    }
-                    if let Some(to) = &watermark {
-                        tx.advance_watermark(Resource::Orders, to)?;
-                    }
-                    tx.commit()?;
-                    Ok(saved)
-                })
-                .await?;
+            let saved = if orders.is_empty() && watermark.is_none() {
+                Vec::new()
+            } else {
+                self.cache
+                    .write(move |db| {
+                        let tx = db.write()?;
+                        let mut saved = Vec::new();
+                        for order in orders {
+                            saved.push(crate::orders::save_order(&tx, order, source, false)?);
+                        }
+                        if let Some(to) = &watermark {
+                            tx.advance_watermark(Resource::Orders, to)?;
+                        }
+                        tx.commit()?;
+                        Ok(saved)
+                    })
+                    .await?
+            };
             for (write, order) in saved {
                 if write == OrderWrite::Unchanged {
                     continue;
@@ -599,4 +874,141 @@ fn located_level_row(location: i64, l: &LocatedLevel) -> Result<Level, SyncError
         quantities: quantities(&l.quantities),
         updated_at: l.updated_at.as_deref().map(time).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shelfsync_shopify::{ClientConfig, Credentials, Secret};
+
+    async fn syncer(dir: &std::path::Path, clock: Clock) -> Syncer {
+        let mut config = ClientConfig::new(
+            "http://127.0.0.1:9",
+            Credentials::AdminToken(Secret::new("shpat_test")),
+        )
+        .unwrap();
+        config.clock = clock.clone();
+        let client = ShopifyClient::new(config).unwrap();
+        let cache = Cache::open(dir.join("store.db")).await.unwrap();
+        let mut s = Syncer::new(client, cache, Events::new());
+        s.clock = clock;
+        s
+    }
+
+    fn at(text: &str) -> ShopifyTime {
+        ShopifyTime::parse(text).unwrap()
+    }
+
+    fn is_wide(s: &Syncer) -> bool {
+        matches!(s.reach(s.clock.now()), Reach::Wide(_))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pass_is_wide_first_and_then_once_every_wide_every_on_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        // The store's clock runs ten times faster than real time, and so does the syncer's.
+        let s = syncer(dir.path(), Clock::scaled(10.0)).await;
+        assert!(matches!(s.reach(s.clock.now()), Reach::Wide(None)));
+        s.record_pass(s.clock.now(), Watermarks::default(), true);
+        // Clones share the record: the engine's jobs run clones of one syncer.
+        let clone = s.clone();
+        assert!(!is_wide(&clone));
+        tokio::time::advance(Duration::from_millis(14_900)).await;
+        assert!(!is_wide(&s), "149 s of the syncer's clock");
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!(is_wide(&s), "150 s");
+        assert!(is_wide(&clone));
+        s.record_pass(s.clock.now(), Watermarks::default(), true);
+        assert!(!is_wide(&clone));
+        // A narrow pass leaves the wide pass's record alone.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        s.record_pass(s.clock.now(), Watermarks::default(), false);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(is_wide(&s), "150 s after the wide pass");
+    }
+
+    #[tokio::test]
+    async fn a_narrow_pass_goes_by_the_newest_time_the_store_has_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = syncer(dir.path(), Clock::real()).await;
+        s.record_pass(s.clock.now(), Watermarks::default(), true);
+        let newest = |s: &Syncer| match s.reach(s.clock.now()) {
+            Reach::Narrow(newest) => newest.map(|t| t.as_str().to_owned()),
+            Reach::Wide(_) => panic!("wide"),
+        };
+        assert_eq!(newest(&s), None);
+        let marks = Watermarks {
+            products: Some(at("2026-07-15T00:00:00Z")),
+            levels: Some(at("2026-07-15T00:10:00Z")),
+            orders: Some(at("2026-07-15T00:09:00Z")),
+        };
+        s.record_pass(s.clock.now(), marks, false);
+        assert_eq!(newest(&s).as_deref(), Some("2026-07-15T00:10:00Z"));
+        // It never goes back.
+        s.record_pass(s.clock.now(), Watermarks::default(), false);
+        assert_eq!(newest(&s).as_deref(), Some("2026-07-15T00:10:00Z"));
+    }
+
+    #[tokio::test]
+    async fn how_far_back_a_pass_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = syncer(dir.path(), Clock::real()).await;
+        let w = at("2026-07-15T00:10:00Z");
+        let search = |reach: &Reach, resource| s.search_since(Some(&w), reach, resource);
+        let from = |t: &str| Some(format!("updated_at:>='{t}'"));
+        // Narrow: writes in the same second as the watermark and the one before.
+        assert_eq!(
+            search(&Reach::Narrow(None), Resource::InventoryLevels),
+            from("2026-07-15T00:09:59Z")
+        );
+        // ... or as the newest time the store had shown before the last pass, if later: a
+        // write older than that came in more than the narrow overlap late.
+        assert_eq!(
+            search(
+                &Reach::Narrow(Some(at("2026-07-15T01:00:00Z"))),
+                Resource::Products
+            ),
+            from("2026-07-15T00:59:59Z")
+        );
+        assert_eq!(
+            search(
+                &Reach::Narrow(Some(at("2026-07-15T00:05:00Z"))),
+                Resource::Products
+            ),
+            from("2026-07-15T00:09:59Z")
+        );
+        // Wide: 300 s behind where the previous wide pass started, per resource.
+        let previous = Reach::Wide(Some(Watermarks {
+            products: Some(at("2026-07-15T00:07:00Z")),
+            levels: Some(at("2026-07-15T00:05:00Z")),
+            orders: Some(at("2026-07-15T00:11:00Z")),
+        }));
+        assert_eq!(
+            search(&previous, Resource::InventoryLevels),
+            from("2026-07-15T00:00:00Z")
+        );
+        assert_eq!(
+            search(&previous, Resource::Products),
+            from("2026-07-15T00:02:00Z")
+        );
+        // Never later than 300 s behind the current watermark.
+        assert_eq!(
+            search(&previous, Resource::Orders),
+            from("2026-07-15T00:05:00Z")
+        );
+        // Without a previous wide pass: 300 + 150 s behind the current watermark.
+        assert_eq!(
+            search(&Reach::Wide(None), Resource::Orders),
+            from("2026-07-15T00:02:30Z")
+        );
+        assert_eq!(
+            search(&Reach::Wide(Some(Watermarks::default())), Resource::Orders),
+            from("2026-07-15T00:02:30Z")
+        );
+        // Without a watermark: everything.
+        assert_eq!(
+            s.search_since(None, &Reach::Narrow(None), Resource::Orders),
+            None
+        );
+    }
 }

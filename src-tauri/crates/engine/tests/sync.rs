@@ -4,7 +4,7 @@
 use serde_json::json;
 mod common;
 
-use common::assert_cache_equals_sim;
+use common::{assert_cache_equals_sim, cache_matches_sim};
 use shelfsync_engine::{Cache, EngineEvent, Events, SyncKind, Syncer};
 use shelfsync_shopify::{ClientConfig, Credentials, Secret, ShopifyClient};
 use shelfsync_store::{Reader, Resource};
@@ -117,5 +117,197 @@ async fn full_sync_then_incremental_sync_track_the_store() {
         .unwrap()
         .unwrap();
     assert_eq!(cached.price.as_str(), "99.95");
+    sim.stop().await;
+}
+
+/// The points Shopify charged for one pass of `syncer`, and its report.
+async fn costed_pass(syncer: &Syncer) -> (f64, shelfsync_engine::SyncReport) {
+    let before = syncer.client.stats().actual_cost;
+    let report = syncer.run(SyncKind::Incremental).await.unwrap();
+    (syncer.client.stats().actual_cost - before, report)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn narrow_passes_cost_less_and_the_next_wide_pass_reads_a_late_write() {
+    // The store's clock moves only when the test moves it, so every timestamp is known.
+    let start = shopify_sim::SimConfig::default().start_time;
+    let sim = shopify_sim::start_with_clock(
+        SimConfig {
+            products: 20,
+            variants_per_product: 3,
+            locations: 3,
+            ..SimConfig::default()
+        },
+        shopify_sim::SimClock::manual(start),
+    )
+    .await
+    .unwrap();
+    let token = Secret::new(sim.info.admin_token.clone().unwrap());
+    let client = ShopifyClient::new(
+        ClientConfig::new(&sim.info.base_url, Credentials::AdminToken(token)).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let cache = Cache::open(&path).await.unwrap();
+    let mut syncer = Syncer::new(client, cache, Events::new());
+    syncer.page_size = 50;
+    // No wide pass falls due by time in this test; the one it needs is asked for below.
+    syncer.wide_every = std::time::Duration::from_secs(3_600);
+
+    // The first pass after a start is wide (here it reads everything: no watermarks yet).
+    let (_, first) = costed_pass(&syncer).await;
+    assert!(first.wide, "{first:?}");
+    assert_cache_equals_sim(&sim, &Reader::open(&path).unwrap());
+    let http = reqwest::Client::new();
+    let base = &sim.info.base_url;
+    let post = |path: &str, body: serde_json::Value| {
+        let request = http.post(format!("{base}{path}")).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+    };
+
+    // A level and a price written long before the store's present, whose writes commit only
+    // now, 200 s late: older than a narrow pass reaches, inside the wide overlap.
+    let old = start - 1_000_000;
+    let (item, location, variant) = {
+        let store = sim.state.read_store();
+        let v = store
+            .variants
+            .values()
+            .find(|v| {
+                v.updated_at < old
+                    && store.inventory_items[&v.inventory_item_id]
+                        .levels
+                        .values()
+                        .any(|l| l.updated_at < old)
+            })
+            .expect("a variant and a level untouched for a while");
+        let item = &store.inventory_items[&v.inventory_item_id];
+        let location = *item
+            .levels
+            .iter()
+            .find(|(_, l)| l.updated_at < old)
+            .unwrap()
+            .0;
+        (item.id, location, v.clone())
+    };
+    // Other variants: their item, its locations.
+    let others: Vec<(u64, Vec<u64>, u64)> = {
+        let store = sim.state.read_store();
+        store
+            .variants
+            .values()
+            .filter(|v| v.inventory_item_id != item)
+            .take(25)
+            .map(|v| {
+                let i = &store.inventory_items[&v.inventory_item_id];
+                (i.id, i.levels.keys().copied().collect(), v.id)
+            })
+            .collect()
+    };
+    // An edit of stock and of a price now, read by a narrow pass, then a wide pass: it is
+    // recorded as starting from watermarks at the store's present.
+    sim.state.clock.advance(std::time::Duration::from_secs(1));
+    let (other_item, other_locations, other_variant) = &others[0];
+    post(
+        "/_sim/inventory",
+        json!({"inventory_item_id": other_item, "location_id": other_locations[0], "name": "available", "delta": 1}),
+    )
+    .await;
+    post(
+        "/_sim/prices",
+        json!({"variant_id": other_variant, "price": "12.34", "compare_at_price": null}),
+    )
+    .await;
+    let (_, narrow) = costed_pass(&syncer).await;
+    assert!(
+        !narrow.wide && narrow.levels >= 1 && narrow.variants >= 1,
+        "{narrow:?}"
+    );
+    let mut due = syncer.clone();
+    due.wide_every = std::time::Duration::ZERO;
+    let (_, wide) = costed_pass(&due).await;
+    assert!(wide.wide, "{wide:?}");
+
+    // Writes 250 s late: made 245 s before the store's present, committed only now.
+    sim.state.clock.advance(std::time::Duration::from_secs(4));
+    let late = sim.state.clock.now() - 250_000;
+    {
+        let mut store = sim.state.write_store();
+        store.adjust_level(item, location, &[(shopify_sim::store::AVAILABLE, 7)], late);
+        store
+            .set_price(variant.id, variant.price_cents + 100, None, late)
+            .unwrap();
+    }
+    // Then an item's stock edited at every location every 10 s of store time, each time
+    // followed by a pass, for 250 s.
+    let mut narrow_points = Vec::new();
+    for (step, (other_item, other_locations, _)) in others.iter().enumerate() {
+        sim.state.clock.advance(std::time::Duration::from_secs(10));
+        for location in other_locations {
+            post(
+                "/_sim/inventory",
+                json!({"inventory_item_id": other_item, "location_id": location, "name": "available", "delta": 1}),
+            )
+            .await;
+        }
+        let (points, report) = costed_pass(&syncer).await;
+        assert!(!report.wide, "{report:?}");
+        // The edits, and the previous pass's again (they share the watermark's second).
+        assert!(
+            report.levels <= 2 * 3,
+            "a narrow pass reads the newest edits only: {report:?}"
+        );
+        // The price edited at the start is not read again once the store has shown a later
+        // time (the stock edits') before a pass: a write older than that would be late.
+        if step >= 2 {
+            assert_eq!(report.variants, 0, "step {step}: {report:?}");
+        }
+        narrow_points.push(points);
+    }
+    // The narrow passes moved the stock watermark far past the late write: even 450 s
+    // behind it (the overlap and the period of wide passes) is after it.
+    let reader = Reader::open(&path).unwrap();
+    let w = reader
+        .watermark(Resource::InventoryLevels)
+        .unwrap()
+        .unwrap();
+    assert!(w.instant().as_millisecond() - 450_000 > late, "{w:?}");
+    assert!(
+        cache_matches_sim(&sim, &reader).is_err(),
+        "narrow passes do not reach back to the late writes"
+    );
+
+    // A wide pass reads from 300 s behind where the previous wide pass started.
+    let (wide_points, wide) = costed_pass(&due).await;
+    assert!(wide.wide, "{wide:?}");
+    let edited: usize = others.iter().map(|(_, locations, _)| locations.len()).sum();
+    assert!(wide.levels as usize > edited, "{wide:?}");
+    assert_cache_equals_sim(&sim, &Reader::open(&path).unwrap());
+    let cached = Reader::open(&path)
+        .unwrap()
+        .variant(variant.id as i64)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        cached.price.as_str(),
+        shopify_sim::store::money(variant.price_cents + 100)
+    );
+
+    // The wide pass is recorded (clones share it): the next pass is narrow again.
+    let (after_points, after) = costed_pass(&syncer).await;
+    assert!(!after.wide, "{after:?}");
+    let narrow_max = narrow_points
+        .iter()
+        .copied()
+        .chain([after_points])
+        .fold(0.0, f64::max);
+    assert!(
+        narrow_max * 1.5 < wide_points,
+        "a narrow pass costs far less than a wide one: narrow {narrow_points:?}, {after_points}; wide {wide_points}"
+    );
     sim.stop().await;
 }

@@ -422,7 +422,10 @@ mod tests {
             (3, 1)
         );
         assert_eq!(reader.bulk_entry(id).unwrap().as_ref(), Some(&update));
-        assert_eq!(reader.bulk_updates(10).unwrap(), std::slice::from_ref(&update));
+        assert_eq!(
+            reader.bulk_updates(10).unwrap(),
+            std::slice::from_ref(&update)
+        );
         assert_eq!(
             reader.bulk_update_file_name(id).unwrap().as_deref(),
             Some("stock.csv")
