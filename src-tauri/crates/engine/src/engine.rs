@@ -584,10 +584,10 @@ impl Engine {
     /// Bulk updates of the connected store.
     pub fn bulk_updates(&self) -> Result<crate::bulk_update::BulkUpdates, EngineError> {
         let session = self.session()?;
-        Ok(crate::bulk_update::BulkUpdates::new(
-            session.client.clone(),
-            session.cache.clone(),
-        ))
+        Ok(
+            crate::bulk_update::BulkUpdates::new(session.client.clone(), session.cache.clone())
+                .with_syncer(session.syncer.clone()),
+        )
     }
 
     /// Plans a bulk update from the file at `path` against the live store. Writes nothing.

@@ -224,11 +224,26 @@ pub enum BulkError {
 pub struct BulkUpdates {
     pub(crate) client: ShopifyClient,
     pub(crate) cache: Cache,
+    /// The syncer that keeps this cache current, whose incremental pass a large plan runs
+    /// (see [`LIVE_READ_LIMIT`]); without one, a plan makes its own.
+    pub(crate) syncer: Option<crate::sync::Syncer>,
 }
 
 impl BulkUpdates {
     pub fn new(client: ShopifyClient, cache: Cache) -> Self {
-        Self { client, cache }
+        Self {
+            client,
+            cache,
+            syncer: None,
+        }
+    }
+
+    /// Large plans bring the cache up to date with `syncer`'s incremental pass: the
+    /// syncer that keeps the cache current knows how far back its next pass needs to read
+    /// (a narrow pass, usually), where a new one starts with a wide pass.
+    pub fn with_syncer(mut self, syncer: crate::sync::Syncer) -> Self {
+        self.syncer = Some(syncer);
+        self
     }
 
     /// The latest bulk updates, newest first.

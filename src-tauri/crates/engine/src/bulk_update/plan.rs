@@ -28,8 +28,9 @@ const IDS_PER_READ: usize = 250;
 /// wait on the bucket (2,000 levels: 20 s), so the plan brings the whole cache up to date
 /// instead and reads "before" from it:
 /// - when the cache's stock was brought up to date within [`FRESH_WITHIN`], with an
-///   incremental pass, which reads only what changed since (with its overlap): a few dozen
-///   points and well under a second on a store the app keeps in sync;
+///   incremental read of the catalogue and stock (its syncer's next pass, without orders),
+///   which reads only what changed since: a few dozen points and well under a second on a
+///   store the app keeps in sync;
 /// - otherwise with one bulk operation, which costs about 20 points whatever the store's size
 ///   but takes seconds (5.7 s for 137,877 levels in `bench_bulk`), where an incremental pass
 ///   after days away could read much of the store page by page.
@@ -124,16 +125,15 @@ impl BulkUpdates {
                 (0..=FRESH_WITHIN.as_millis() as i64).contains(&age_ms)
             });
         let start = self.client.stats();
-        let syncer = crate::sync::Syncer::new(
-            self.client.clone(),
-            self.cache.clone(),
-            crate::events::Events::new(),
-        );
+        let syncer = self.syncer.clone().unwrap_or_else(|| {
+            crate::sync::Syncer::new(
+                self.client.clone(),
+                self.cache.clone(),
+                crate::events::Events::new(),
+            )
+        });
         let synced = if fresh {
-            syncer
-                .run(crate::events::SyncKind::Incremental)
-                .await
-                .map(|_| ())
+            syncer.refresh_stock().await.map(|_| ())
         } else {
             crate::bulk_sync::full_sync(&syncer).await.map(|_| ())
         };
