@@ -84,7 +84,7 @@ async fn main() {
         "store: {} variants, {} levels cached",
         counts.variants, counts.levels
     );
-    let bulk = BulkUpdates::new(client.clone(), cache.clone());
+    let bulk = BulkUpdates::new(client.clone(), cache.clone()).with_syncer(syncer.clone());
 
     // 1. Plan and diff against the cache.
     let file = dir.path().join("stock.csv");
