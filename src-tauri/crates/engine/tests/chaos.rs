@@ -47,7 +47,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::moto::{self, Moto, depth, event_source_arn, relay_credentials};
-use common::{assert_cache_equals_sim, connect_with_client_credentials, eventually, tunnel};
+use common::{
+    WIRE_TOPICS, assert_cache_equals_sim, connect_with_client_credentials, env_or, eventually,
+    tunnel,
+};
 use serde_json::{Value, json};
 use shelfsync_engine::bulk_update::{ApplyOptions, Outcome, Plan, PlanOptions, Recovery};
 use shelfsync_engine::intake::TOPICS;
@@ -68,28 +71,6 @@ const DEFAULT_SECONDS: u64 = 45;
 const TOKEN_TTL_SECS: u64 = 20;
 /// Rows of each bulk-update file.
 const BULK_ROWS: usize = 30;
-/// The wire names of the engine's [`TOPICS`], as the relay's rule matches them.
-const WIRE_TOPICS: [&str; 9] = [
-    "inventory_levels/update",
-    "inventory_items/update",
-    "products/update",
-    "app/uninstalled",
-    "bulk_operations/finish",
-    "orders/create",
-    "orders/updated",
-    "orders/cancelled",
-    "orders/fulfilled",
-];
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={text:?} is not a number")),
-        Err(_) => default,
-    }
-}
 
 /// Prints the seed again when the run fails, next to the failure.
 struct SeedOnFailure(u64);
@@ -781,7 +762,7 @@ async fn chaos_run_ends_with_the_cache_equal_to_the_store_and_nothing_lost_or_do
                 return Err(format!("jobs {jobs:?}, waiting or running: {other:?}"));
             }
             orders_match(&reader, &orders)?;
-            quantities_match(&sim, &reader)
+            common::stock_equals_sim(&sim, &reader)
         })();
         async move { r }
     })
@@ -934,43 +915,6 @@ fn orders_match(reader: &Reader, orders: &[PlacedOrder]) -> Result<(), String> {
                     o.status,
                     other.map(|c| c.status())
                 ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every quantity of every level (not only `available`) equals the simulator's.
-fn quantities_match(sim: &RunningSim, reader: &Reader) -> Result<(), String> {
-    let store = sim.state.read_store();
-    for v in store.variants.values() {
-        let cached = reader
-            .levels_for_variant(v.id as i64)
-            .map_err(|e| e.to_string())?;
-        for (location, level) in &store.inventory_items[&v.inventory_item_id].levels {
-            let q = cached
-                .iter()
-                .find(|l| l.level.location_id == *location as i64)
-                .ok_or_else(|| format!("level of {} at {location} missing", v.sku))?
-                .level
-                .quantities;
-            let got = [
-                q.available,
-                q.committed,
-                q.damaged,
-                q.incoming,
-                q.on_hand,
-                q.quality_control,
-                q.reserved,
-                q.safety_stock,
-            ];
-            for (i, want) in level.quantities.iter().enumerate() {
-                if got[i] != Some(*want) {
-                    return Err(format!(
-                        "quantity {i} of {} at {location}: cache {:?}, store {want}",
-                        v.sku, got[i]
-                    ));
-                }
             }
         }
     }

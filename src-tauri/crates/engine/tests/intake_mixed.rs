@@ -43,7 +43,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use common::moto::{self, Moto, depth, event_source_arn, relay_credentials, relay_settings};
 use common::{
-    cache_matches_sim, connect_with_client_credentials, eventually, mock_keychain, tunnel,
+    WIRE_TOPICS, cache_matches_sim, connect_with_client_credentials, env_or, eventually,
+    mock_keychain, tunnel,
 };
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -71,30 +72,6 @@ const FORGE_EVERY: usize = 100;
 /// for long, and moto slows down as its queue grows (each receive scans the whole queue).
 const MAX_PENDING: usize = 1_000;
 const MAX_RELAY_BACKLOG: u64 = 300;
-/// The wire names of the engine's [`TOPICS`], as the rule on the event bus matches them.
-/// Every topic intake subscribes to, as the wire names it: the EventBridge rule forwards
-/// these, and the events of these topics are the ones counted.
-const WIRE_TOPICS: [&str; 9] = [
-    "inventory_levels/update",
-    "inventory_items/update",
-    "products/update",
-    "app/uninstalled",
-    "bulk_operations/finish",
-    "orders/create",
-    "orders/updated",
-    "orders/cancelled",
-    "orders/fulfilled",
-];
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={text:?} is not a number")),
-        Err(_) => default,
-    }
-}
 
 /// Prints the seed again when the test fails, next to the failure.
 struct SeedOnFailure(u64);

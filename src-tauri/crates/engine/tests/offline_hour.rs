@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use common::moto::{self, Moto, depth, event_source_arn, relay_credentials, relay_settings};
 use common::{
-    assert_cache_equals_sim, connect_with_client_credentials, eventually, mock_keychain, tunnel,
-    wait_status,
+    assert_cache_equals_sim, connect_with_client_credentials, eventually, mock_keychain,
+    stock_equals_sim, tunnel, wait_status,
 };
 use serde_json::{Value, json};
 use shelfsync_engine::intake::TOPICS;
@@ -39,7 +39,7 @@ use shelfsync_engine::{
 use shelfsync_shopify::Clock;
 use shelfsync_store::{OrderStatus, Reader, Source, Timestamp};
 use shopify_sim::clock::parse_rfc3339;
-use shopify_sim::store::{AVAILABLE, QUANTITY_NAMES};
+use shopify_sim::store::AVAILABLE;
 use shopify_sim::webhooks::delivery::Outcome;
 use shopify_sim::webhooks::eventbridge::EventBridgeTarget;
 use shopify_sim::{RunningSim, SimClock, SimConfig};
@@ -165,43 +165,6 @@ async fn settle(sim: &RunningSim) {
         async move { r }
     })
     .await;
-}
-
-/// Every quantity of every level in the cache equals the simulator's.
-fn stock_equals_sim(sim: &RunningSim, reader: &Reader) -> Result<(), String> {
-    let store = sim.state.read_store();
-    for v in store.variants.values() {
-        let cached = reader
-            .levels_for_variant(v.id as i64)
-            .map_err(|e| e.to_string())?;
-        for (location, level) in &store.inventory_items[&v.inventory_item_id].levels {
-            let q = cached
-                .iter()
-                .find(|l| l.level.location_id == *location as i64)
-                .ok_or_else(|| format!("level of {} at {location} missing", v.sku))?
-                .level
-                .quantities;
-            let got = [
-                q.available,
-                q.committed,
-                q.damaged,
-                q.incoming,
-                q.on_hand,
-                q.quality_control,
-                q.reserved,
-                q.safety_stock,
-            ];
-            for (i, name) in QUANTITY_NAMES.iter().enumerate() {
-                if got[i] != Some(level.quantities[i]) {
-                    return Err(format!(
-                        "{name} of {} at {location}: cache {:?}, store {}",
-                        v.sku, got[i], level.quantities[i]
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Each order has the status the store gives it.

@@ -112,10 +112,9 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// failed -> pending, now, with a fresh retry budget. A failed job whose
-    /// dedupe key already has a pending twin is removed instead.
-    fn retry_one(&self, id: i64) -> Result<()> {
-        let twin: Option<i64> = self
+    /// The pending job with job `id`'s dedupe key, if there is one (at most one waits).
+    fn pending_twin(&self, id: i64) -> Result<Option<i64>> {
+        Ok(self
             .conn
             .prepare_cached(
                 "SELECT t.id FROM jobs AS j JOIN jobs AS t
@@ -123,8 +122,13 @@ impl WriteTx<'_> {
                  WHERE j.id = ?1",
             )?
             .query_row([id], |r| r.get(0))
-            .optional()?;
-        let after = match twin {
+            .optional()?)
+    }
+
+    /// failed -> pending, now, with a fresh retry budget. A failed job whose
+    /// dedupe key already has a pending twin is removed instead.
+    fn retry_one(&self, id: i64) -> Result<()> {
+        let after = match self.pending_twin(id)? {
             Some(twin) => {
                 self.conn.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
                 format!("merged into pending job {twin}")
@@ -216,16 +220,7 @@ impl Database {
     pub fn reschedule_job(&mut self, id: i64, error: &str, next_run_at: Timestamp) -> Result<()> {
         let tx = self.write()?;
         tx.expect_state(id, JobState::Running, "rescheduled")?;
-        let twin: Option<i64> = tx
-            .conn
-            .prepare_cached(
-                "SELECT t.id FROM jobs AS j JOIN jobs AS t
-                   ON t.dedupe_key = j.dedupe_key AND t.state = 'pending'
-                 WHERE j.id = ?1",
-            )?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        match twin {
+        match tx.pending_twin(id)? {
             Some(twin) => {
                 tx.conn.execute(
                     "UPDATE jobs SET next_run_at_ms = min(next_run_at_ms, ?2), updated_at_ms = ?3

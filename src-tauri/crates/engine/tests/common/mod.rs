@@ -191,3 +191,65 @@ pub async fn connect_with_client_credentials(engine: &shelfsync_engine::Engine, 
         .await
         .unwrap();
 }
+
+/// Every topic intake subscribes to (`shelfsync_engine::intake::TOPICS`), as the wire names
+/// it: what an EventBridge rule forwarding all of them matches.
+pub const WIRE_TOPICS: [&str; 9] = [
+    "inventory_levels/update",
+    "inventory_items/update",
+    "products/update",
+    "app/uninstalled",
+    "bulk_operations/finish",
+    "orders/create",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/fulfilled",
+];
+
+/// A number from the environment variable `name`, or `default` when it is not set.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={text:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// Every quantity of every level in the cache equals the simulator's.
+pub fn stock_equals_sim(sim: &RunningSim, reader: &Reader) -> Result<(), String> {
+    let store = sim.state.read_store();
+    for v in store.variants.values() {
+        let cached = reader
+            .levels_for_variant(v.id as i64)
+            .map_err(|e| e.to_string())?;
+        for (location, level) in &store.inventory_items[&v.inventory_item_id].levels {
+            let q = cached
+                .iter()
+                .find(|l| l.level.location_id == *location as i64)
+                .ok_or_else(|| format!("level of {} at {location} missing", v.sku))?
+                .level
+                .quantities;
+            let got = [
+                q.available,
+                q.committed,
+                q.damaged,
+                q.incoming,
+                q.on_hand,
+                q.quality_control,
+                q.reserved,
+                q.safety_stock,
+            ];
+            for (i, name) in QUANTITY_NAMES.iter().enumerate() {
+                if got[i] != Some(level.quantities[i]) {
+                    return Err(format!(
+                        "{name} of {} at {location}: cache {:?}, store {}",
+                        v.sku, got[i], level.quantities[i]
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
