@@ -296,11 +296,18 @@ impl Syncer {
                     let _ = catalogue_saved.send(true);
                     read
                 };
-                let (variants, levels, orders) = tokio::try_join!(
-                    catalogue,
-                    self.levels_pass(&reach, saved),
-                    self.orders_pass(&reach)
-                )?;
+                // The first orders pass of a store without orders starts its watermark from
+                // the catalogue's, so it waits for the catalogue.
+                let mut orders_may_start = saved.clone();
+                let orders_wait = marks.orders.is_none();
+                let orders = async {
+                    if orders_wait {
+                        let _ = orders_may_start.wait_for(|saved| *saved).await;
+                    }
+                    self.orders_pass(&reach).await
+                };
+                let (variants, levels, orders) =
+                    tokio::try_join!(catalogue, self.levels_pass(&reach, saved), orders)?;
                 self.record_pass(at, marks, wide);
                 (variants, levels, orders)
             }

@@ -311,3 +311,43 @@ async fn narrow_passes_cost_less_and_the_next_wide_pass_reads_a_late_write() {
     );
     sim.stop().await;
 }
+
+/// Regression: with the reads of a pass made at once, the first pass on a store without
+/// orders could finish its orders read before the catalogue's watermark existed, leave the
+/// orders without a watermark, and so never announce a new order (every pass stayed a
+/// "first" pass, which announces nothing).
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_first_pass_on_a_store_without_orders_the_next_order_is_announced() {
+    let (sim, syncer, _dir) = setup(30).await;
+    assert!(sim.state.read_store().orders.is_empty());
+    let mut events = syncer.events.subscribe();
+    syncer.run(SyncKind::Incremental).await.unwrap();
+    let (variant, location) = {
+        let store = sim.state.read_store();
+        store
+            .inventory_items
+            .values()
+            .find_map(|item| {
+                item.levels
+                    .values()
+                    .find(|l| l.quantities[shopify_sim::store::AVAILABLE] >= 1)
+                    .map(|l| (item.variant_id, l.location_id))
+            })
+            .unwrap()
+    };
+    {
+        let now = sim.state.clock.now();
+        sim.state
+            .write_store()
+            .place_order(&[(variant, 1)], Some(location), now)
+            .unwrap();
+    }
+    syncer.run(SyncKind::Incremental).await.unwrap();
+    let mut announced = 0;
+    while let Ok(event) = events.try_recv() {
+        if matches!(event, EngineEvent::NewOrder { .. }) {
+            announced += 1;
+        }
+    }
+    assert_eq!(announced, 1);
+}
