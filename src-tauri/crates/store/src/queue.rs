@@ -215,29 +215,22 @@ impl Database {
     /// A running job failed in a way that may pass: it goes back to pending
     /// and runs again at `next_run_at`. `error` is shown to people, so it
     /// should say what went wrong in plain words. If a twin (same dedupe key)
-    /// was queued while it ran, only one may wait: this one is dropped and
-    /// the twin runs no later than this one would have.
+    /// was queued while it ran, only one may wait: the twin is dropped (it
+    /// would do the same work), and this job keeps its attempts and its
+    /// backoff, so a job that keeps failing still reaches the failed list
+    /// however often its work is asked for again.
     pub fn reschedule_job(&mut self, id: i64, error: &str, next_run_at: Timestamp) -> Result<()> {
         let tx = self.write()?;
         tx.expect_state(id, JobState::Running, "rescheduled")?;
-        match tx.pending_twin(id)? {
-            Some(twin) => {
-                tx.conn.execute(
-                    "UPDATE jobs SET next_run_at_ms = min(next_run_at_ms, ?2), updated_at_ms = ?3
-                     WHERE id = ?1",
-                    params![twin, next_run_at.as_millisecond(), tx.now_ms()],
-                )?;
-                tx.conn.execute("DELETE FROM jobs WHERE id = ?1", [id])?;
-            }
-            None => {
-                tx.conn.execute(
-                    "UPDATE jobs SET state = 'pending', last_error = ?2, next_run_at_ms = ?3,
-                                     updated_at_ms = ?4
-                     WHERE id = ?1",
-                    params![id, error, next_run_at.as_millisecond(), tx.now_ms()],
-                )?;
-            }
+        if let Some(twin) = tx.pending_twin(id)? {
+            tx.conn.execute("DELETE FROM jobs WHERE id = ?1", [twin])?;
         }
+        tx.conn.execute(
+            "UPDATE jobs SET state = 'pending', last_error = ?2, next_run_at_ms = ?3,
+                             updated_at_ms = ?4
+             WHERE id = ?1",
+            params![id, error, next_run_at.as_millisecond(), tx.now_ms()],
+        )?;
         tx.commit()
     }
 

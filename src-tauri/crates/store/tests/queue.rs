@@ -340,9 +340,11 @@ fn a_process_killed_with_two_twins_running_opens_again_with_one_of_them_waiting(
 }
 
 #[test]
-fn a_failed_attempt_whose_twin_is_already_waiting_leaves_one_job_due_no_later() {
-    // The job fails while a twin was queued behind it: it cannot go back to `pending` beside
-    // the twin (at most one waits per key); the twin does the work, no later than the retry.
+fn a_failed_attempt_whose_twin_is_already_waiting_keeps_its_attempts_and_backoff() {
+    // The job fails while a twin was queued behind it: only one may wait per key. The failing
+    // job stays, with its attempts and its backoff, and the twin (the same work) goes: were
+    // the twin kept instead, a sync queued every few seconds would start each failure afresh
+    // and never reach the failed list.
     let store = TestStore::new();
     let mut db = store.open();
     let running = db
@@ -351,22 +353,26 @@ fn a_failed_attempt_whose_twin_is_already_waiting_leaves_one_job_due_no_later() 
         .id();
     assert_eq!(db.claim_next_job().unwrap().unwrap().id, running);
     let twin = db
-        .enqueue(&NewJob {
-            run_at: Some(ts("2026-03-01T12:00:00Z")),
-            ..job("sync.incremental", Some("sync"))
-        })
+        .enqueue(&job("sync.incremental", Some("sync")))
         .unwrap()
         .id();
     let retry_at = ts("2026-03-01T10:00:05Z");
     db.reschedule_job(running, "The store answered 503", retry_at)
         .unwrap();
     let reader = db.reader().unwrap();
-    assert!(reader.job(running).unwrap().is_none());
-    let waiting = reader.job(twin).unwrap().unwrap();
+    assert!(reader.job(twin).unwrap().is_none());
+    let waiting = reader.job(running).unwrap().unwrap();
     assert_eq!(waiting.state, JobState::Pending);
     assert_eq!(waiting.next_run_at, retry_at);
+    assert_eq!(waiting.attempts, 1);
+    assert_eq!(
+        waiting.last_error.as_deref(),
+        Some("The store answered 503")
+    );
     let counts = reader.job_counts().unwrap();
     assert_eq!((counts.pending, counts.running), (1, 0));
+    // Not due before its backoff, though the twin would have been.
+    assert!(db.claim_next_job().unwrap().is_none());
 }
 
 #[test]
